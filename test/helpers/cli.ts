@@ -36,7 +36,8 @@ export interface ServeProcess {
 
 /** Spawn `vpsdns serve` with the given flags and wait until its startup log line says it is ready. */
 export async function spawnServe(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ServeProcess> {
-  const child = spawn(process.execPath, [BIN, 'serve', ...args], {
+  const nodeFlags = process.env.VPSDNS_NODE_FLAGS ? process.env.VPSDNS_NODE_FLAGS.split(' ') : [];
+  const child = spawn(process.execPath, [...nodeFlags, BIN, 'serve', ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -55,6 +56,7 @@ export async function spawnServe(args: string[], env: NodeJS.ProcessEnv = {}): P
         if (!line.includes('"vpsdns started"')) continue;
         const log = JSON.parse(line);
         clearTimeout(timer);
+        child.stdout!.off('data', check);
         resolve({ apiPort: log.apiPort, dnsPort: log.dnsPort ?? 0 });
         return;
       }
