@@ -1,6 +1,6 @@
 // Configuration of `vpsdns serve`: command-line flags > VPSDNS_* environment > defaults, validated with zod.
-// Each option is declared once in OPTIONS (flag, environment variable, help text); the schema gives
-// its type and default.
+// Each option is declared once: the schema gives its type and default, HELP its text; the flag and
+// environment variable are derived from its name.
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -56,6 +56,13 @@ export const configSchema = z.object({
   tcpMaxConnections: z.coerce.number().int().min(1).max(100000).default(1000),
   maxRecordsPerZone: z.coerce.number().int().min(0).default(0),
   maxZonesPerAccount: z.coerce.number().int().min(0).default(0),
+  apiRateLimit: z.coerce.number().min(0).default(100),
+  apiRateBurst: z.coerce.number().int().min(1).default(200),
+  authFailLimit: z.coerce.number().int().min(0).default(30),
+  metricsAuth: z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'])
+    .default('false')
+    .transform((v) => v === 'true' || v === '1' || v === 'yes'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -69,51 +76,40 @@ export interface OptionSpec {
   help: string;
 }
 
-export const OPTIONS: OptionSpec[] = [
-  { key: 'data', flag: '--data', env: 'VPSDNS_DATA', help: 'data directory (SQLite database, zone files)' },
-  { key: 'listen', flag: '--listen', env: 'VPSDNS_LISTEN', help: 'comma list of addresses for DNS and the API' },
-  { key: 'apiPort', flag: '--api-port', env: 'VPSDNS_API_PORT', help: 'HTTP port of the management API' },
-  { key: 'dnsPort', flag: '--dns-port', env: 'VPSDNS_DNS_PORT', help: 'UDP and TCP port for DNS' },
-  { key: 'nameservers', flag: '--nameservers', env: 'VPSDNS_NAMESERVERS', help: 'apex NS names of every zone' },
-  { key: 'hostmaster', flag: '--hostmaster', env: 'VPSDNS_HOSTMASTER', help: 'SOA RNAME (hostmaster.vps.org)' },
-  { key: 'minTtl', flag: '--min-ttl', env: 'VPSDNS_MIN_TTL', help: 'smallest TTL the API accepts' },
-  { key: 'soaTtl', flag: '--soa-ttl', env: 'VPSDNS_SOA_TTL', help: 'TTL of the SOA and implicit NS records' },
-  { key: 'soaRefresh', flag: '--soa-refresh', env: 'VPSDNS_SOA_REFRESH', help: 'SOA refresh timer' },
-  { key: 'soaRetry', flag: '--soa-retry', env: 'VPSDNS_SOA_RETRY', help: 'SOA retry timer' },
-  { key: 'soaExpire', flag: '--soa-expire', env: 'VPSDNS_SOA_EXPIRE', help: 'SOA expire timer' },
-  { key: 'soaMinimum', flag: '--soa-minimum', env: 'VPSDNS_SOA_MINIMUM', help: 'SOA minimum (negative caching TTL)' },
-  { key: 'ednsPayload', flag: '--edns-payload', env: 'VPSDNS_EDNS_PAYLOAD', help: 'EDNS0 UDP payload size advertised' },
-  {
-    key: 'tcpIdleTimeout',
-    flag: '--tcp-idle-timeout',
-    env: 'VPSDNS_TCP_IDLE_TIMEOUT',
-    help: 'ms before an idle DNS TCP connection closes',
-  },
-  {
-    key: 'tcpMaxConnections',
-    flag: '--tcp-max-connections',
-    env: 'VPSDNS_TCP_MAX_CONNECTIONS',
-    help: 'concurrent DNS TCP connections',
-  },
-  {
-    key: 'maxRecordsPerZone',
-    flag: '--max-records-per-zone',
-    env: 'VPSDNS_MAX_RECORDS_PER_ZONE',
-    help: 'record cap per zone (0 = none)',
-  },
-  {
-    key: 'maxZonesPerAccount',
-    flag: '--max-zones-per-account',
-    env: 'VPSDNS_MAX_ZONES_PER_ACCOUNT',
-    help: 'zone cap per account (0 = none)',
-  },
-  {
-    key: 'logLevel',
-    flag: '--log-level',
-    env: 'VPSDNS_LOG_LEVEL',
-    help: 'fatal, error, warn, info, debug, trace or silent',
-  },
-];
+/** Help text per option; the flag and variable follow from the key (apiPort → --api-port, VPSDNS_API_PORT). */
+const HELP: Record<Key, string> = {
+  data: 'data directory (SQLite database, zone files)',
+  listen: 'comma list of addresses for DNS and the API',
+  apiPort: 'HTTP port of the management API',
+  dnsPort: 'UDP and TCP port for DNS',
+  nameservers: 'apex NS names of every zone',
+  hostmaster: 'SOA RNAME (hostmaster.vps.org)',
+  minTtl: 'smallest TTL the API accepts',
+  soaTtl: 'TTL of the SOA and implicit NS records',
+  soaRefresh: 'SOA refresh timer',
+  soaRetry: 'SOA retry timer',
+  soaExpire: 'SOA expire timer',
+  soaMinimum: 'SOA minimum (negative caching TTL)',
+  ednsPayload: 'EDNS0 UDP payload size advertised',
+  tcpIdleTimeout: 'ms before an idle DNS TCP connection closes',
+  tcpMaxConnections: 'concurrent DNS TCP connections',
+  maxRecordsPerZone: 'record cap per zone (0 = none)',
+  maxZonesPerAccount: 'zone cap per account (0 = none)',
+  apiRateLimit: 'API requests per second per token (0 = no limit)',
+  apiRateBurst: 'API requests a token may send at once',
+  authFailLimit: 'failed API logins per minute per client address (0 = no limit)',
+  metricsAuth: 'true: /metrics needs a valid API token',
+  logLevel: 'fatal, error, warn, info, debug, trace or silent',
+};
+
+const kebab = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+export const OPTIONS: OptionSpec[] = (Object.keys(HELP) as Key[]).map((key) => ({
+  key,
+  flag: `--${kebab(key)}`,
+  env: `VPSDNS_${kebab(key).replaceAll('-', '_').toUpperCase()}`,
+  help: HELP[key],
+}));
 
 export class ConfigError extends Error {}
 

@@ -5,6 +5,7 @@ import { isIPv6 } from 'node:net';
 import type { Logger } from 'pino';
 import { buildApp } from './api/app.js';
 import { type Config, databasePath } from './config.js';
+import { Registry } from './metrics/registry.js';
 import { ALL_PERMISSIONS } from './store/auth.js';
 import { Store } from './store/store.js';
 
@@ -81,9 +82,22 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       );
     }
 
-    const app = buildApp({ store, config, logger });
+    const metrics = new Registry();
+    const zonesGauge = metrics.gauge('vpsdns_zones', 'Hosted zones');
+    const recordsGauge = metrics.gauge('vpsdns_records', 'Records in all zones (the implicit SOA and NS not counted)');
+    zonesGauge.collect(() => zonesGauge.set(store.totals().zones));
+    recordsGauge.collect(() => recordsGauge.set(store.totals().records));
+    const ready = { store: true, zonesLoaded: false, apiListening: false };
+    const readiness = () => {
+      const checks = { ...ready, store: store.db.open };
+      return { ready: Object.values(checks).every(Boolean), checks };
+    };
+
+    const app = buildApp({ store, config, logger, metrics, readiness });
     await app.ready();
+    ready.zonesLoaded = true;
     const api = await listenAll((req, res) => app.routing(req, res), config.listen, config.apiPort, logger);
+    ready.apiListening = true;
 
     // Commits made by the CLI on the same database reach the consumers too.
     store.watchExternalChanges();

@@ -1,9 +1,18 @@
 // The management API as a Fastify app: bearer-token auth with per-route permissions, the routes,
 // and one error shape {detail, error_code, field} for every 4xx/5xx (also 404, 405, 413, 415).
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
 import { ApiError } from '../model/errors.js';
 import { hasPermission, type Permission, type Principal } from '../store/auth.js';
 import type { ApiContext } from './context.js';
+import { RateLimiter } from './rate-limit.js';
+import { opsRoutes } from './routes/ops.js';
 import { recordRoutes } from './routes/records.js';
 import { zoneRoutes } from './routes/zones.js';
 
@@ -12,8 +21,8 @@ declare module 'fastify' {
     principal: Principal;
   }
   interface FastifyContextConfig {
-    /** The permission a route needs; routes without one need no token. */
-    permission?: Permission;
+    /** The permission a route needs ('any': just a valid token); routes without one need no token. */
+    permission?: Permission | 'any';
   }
 }
 
@@ -78,8 +87,19 @@ export function buildApp(ctx: ApiContext): FastifyInstance {
   app.removeContentTypeParser('text/plain');
   app.decorateRequest('principal', null as unknown as Principal);
 
+  const requests = ctx.metrics.counter('vpsdns_api_requests_total', 'API requests by route, method and status');
+  const latency = ctx.metrics.histogram(
+    'vpsdns_api_request_duration_seconds',
+    'API request latency by route',
+    [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+  );
+  const limited = ctx.metrics.counter('vpsdns_api_rate_limited_total', 'API requests refused with 429, by reason');
+
   // One log line per request; the Authorization header is never logged.
   app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    requests.inc({ route, method: request.method, status: String(reply.statusCode) });
+    latency.observe(reply.elapsedTime / 1000, { route });
     request.log.info(
       {
         method: request.method,
@@ -93,19 +113,45 @@ export function buildApp(ctx: ApiContext): FastifyInstance {
     );
   });
 
+  const perToken = new RateLimiter(ctx.config.apiRateLimit, ctx.config.apiRateBurst);
+  const failedLogins = new RateLimiter(ctx.config.authFailLimit / 60, Math.max(1, ctx.config.authFailLimit));
+  const tooMany = (reply: FastifyReply, retryAfter: number, reason: string, detail: string) => {
+    limited.inc({ reason });
+    reply.header('Retry-After', String(retryAfter));
+    return errorBody(429, 'rate_limited', detail);
+  };
+  const unauthorized = (request: FastifyRequest, code: string, detail: string) => {
+    failedLogins.take(request.ip);
+    return errorBody(401, code, detail);
+  };
+
   // Auth runs first (onRequest), so a bad token is a 401 even when the body is broken.
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', async (request, reply) => {
     const needed = request.routeOptions.config?.permission;
     if (!needed) return;
+    const wait = failedLogins.check(request.ip);
+    if (wait > 0) {
+      ctx.logger.warn({ client: request.ip }, 'too many failed API logins; refusing for now');
+      throw tooMany(
+        reply,
+        wait,
+        'failed_logins',
+        'Too many failed authentication attempts from this address; retry later',
+      );
+    }
     const header = request.headers.authorization;
     const match = typeof header === 'string' ? header.match(/^Bearer\s+(\S+)\s*$/i) : null;
-    if (!match)
-      throw errorBody(401, 'not_authenticated', 'Authentication required: send "Authorization: Bearer vps_..."');
-    if (!match[1].startsWith('vps_')) throw errorBody(401, 'invalid_token', 'Invalid API token (must start with vps_)');
+    if (!match) {
+      throw unauthorized(request, 'not_authenticated', 'Authentication required: send "Authorization: Bearer vps_..."');
+    }
+    if (!match[1].startsWith('vps_'))
+      throw unauthorized(request, 'invalid_token', 'Invalid API token (must start with vps_)');
     const principal = ctx.store.auth.authenticate(match[1]);
-    if (!principal) throw errorBody(401, 'invalid_token', 'Invalid API token');
+    if (!principal) throw unauthorized(request, 'invalid_token', 'Invalid API token');
     request.principal = principal;
-    if (!hasPermission(principal, needed)) {
+    const tokenWait = perToken.take(principal.tokenId);
+    if (tokenWait > 0) throw tooMany(reply, tokenWait, 'token', 'Rate limit exceeded for this token; retry later');
+    if (needed !== 'any' && !hasPermission(principal, needed)) {
       throw errorBody(403, 'permission_denied', `This token lacks the ${needed} permission`);
     }
   });
@@ -130,6 +176,7 @@ export function buildApp(ctx: ApiContext): FastifyInstance {
     reply.code(404).send(errorBody(404, 'not_found', `No such endpoint: ${request.method} ${path}`).toBody());
   });
 
+  opsRoutes(app, ctx);
   zoneRoutes(app, ctx);
   recordRoutes(app, ctx);
   return app;

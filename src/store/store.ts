@@ -134,6 +134,9 @@ export class Store {
       countZones: db.prepare<{ account: number; domain: string | null }, { n: number }>(
         'SELECT count(*) AS n FROM zones WHERE account_id = @account AND (@domain IS NULL OR domain = @domain)',
       ),
+      totals: db.prepare<[], { zones: number; records: number }>(
+        'SELECT (SELECT count(*) FROM zones) AS zones, (SELECT count(*) FROM records) AS records',
+      ),
       countRecordsInZone: db.prepare<[number], { n: number }>('SELECT count(*) AS n FROM records WHERE zone_id = ?'),
       allZones: db.prepare<[], { id: number; domain: string; serial: number }>('SELECT id, domain, serial FROM zones'),
       insertZone: db.prepare(
@@ -218,6 +221,10 @@ export class Store {
 
   getZoneByDomain(domain: string): ZoneRow | undefined {
     return this.stmts.zoneByDomain.get(domain);
+  }
+
+  totals(): { zones: number; records: number } {
+    return this.stmts.totals.get() ?? { zones: 0, records: 0 };
   }
 
   recordCount(zoneId: number): number {
