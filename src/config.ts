@@ -57,6 +57,9 @@ export const configSchema = z.object({
   maxRecordsPerZone: z.coerce.number().int().min(0).default(0),
   maxZonesPerAccount: z.coerce.number().int().min(0).default(0),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Directory of the generated BIND9 zone files; absent means `<data>/zones` (see zoneDirOf in src/zonefile). */
+  zoneDir: z.string().min(1).optional(),
+  onZoneChange: z.string().min(1).optional(),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -112,6 +115,13 @@ export const OPTIONS: OptionSpec[] = [
     flag: '--log-level',
     env: 'VPSDNS_LOG_LEVEL',
     help: 'fatal, error, warn, info, debug, trace or silent',
+  },
+  { key: 'zoneDir', flag: '--zone-dir', env: 'VPSDNS_ZONE_DIR', help: 'BIND9 zone files directory (<data>/zones)' },
+  {
+    key: 'onZoneChange',
+    flag: '--on-zone-change',
+    env: 'VPSDNS_ON_ZONE_CHANGE',
+    help: 'command run after a zone file changes, %z = zone (e.g. "rndc reload %z")',
   },
 ];
 
