@@ -279,6 +279,10 @@ export class Store {
     return { items: rows.map((r) => ({ ...toStored(r), zone_uuid: r.zone_uuid })), total };
   }
 
+  zoneOfRecord(record: StoredRecord): ZoneRow {
+    return this.stmts.zoneById.get(record.zone_id) as ZoneRow;
+  }
+
   zoneRecords(zoneId: number): StoredRecord[] {
     return this.stmts.recordsOfZone.all(zoneId).map(toStored);
   }

@@ -1,0 +1,111 @@
+// `vpsdns serve`: opens the store, starts the API (and the consumers of "zone changed"),
+// binds the listeners, and stops them all gracefully.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { isIPv6 } from 'node:net';
+import type { Logger } from 'pino';
+import { buildApp } from './api/app.js';
+import { type Config, databasePath } from './config.js';
+import { ALL_PERMISSIONS } from './store/auth.js';
+import { Store } from './store/store.js';
+
+export interface RunningServer {
+  store: Store;
+  apiPort: number;
+  close(): Promise<void>;
+}
+
+export class ListenError extends Error {}
+
+/** Explain a failed bind in one line an operator can act on. */
+export function bindErrorMessage(
+  err: NodeJS.ErrnoException,
+  what: string,
+  address: string,
+  port: number,
+  flag: string,
+): string {
+  const where = `${isIPv6(address) ? `[${address}]` : address}:${port}`;
+  if (err.code === 'EADDRINUSE') return `${what} port ${where} is already in use; pick another with ${flag}`;
+  if (err.code === 'EACCES') {
+    return `${what} port ${where} needs privileges (ports below 1024 need root or CAP_NET_BIND_SERVICE); pick another with ${flag}`;
+  }
+  if (err.code === 'EADDRNOTAVAIL') return `${what} address ${address} is not available on this host; change --listen`;
+  return `${what} could not listen on ${where}: ${err.message}`;
+}
+
+/** Listen on every address on one port (the first bind picks it when port is 0). IPv6 sockets are v6-only. */
+async function listenAll(
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+  addresses: string[],
+  port: number,
+  logger: Logger,
+): Promise<{ servers: Server[]; port: number }> {
+  const servers: Server[] = [];
+  let boundPort = port;
+  for (const address of addresses) {
+    const server = createServer(handler);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen({ host: address, port: boundPort, ipv6Only: isIPv6(address) }, () => resolve());
+      });
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      // A host without IPv6 still serves IPv4 when both were asked for (the default).
+      if (isIPv6(address) && (e.code === 'EAFNOSUPPORT' || e.code === 'EADDRNOTAVAIL') && addresses.length > 1) {
+        logger.warn({ address }, 'IPv6 is not available on this host; API not listening there');
+        continue;
+      }
+      await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+      throw new ListenError(bindErrorMessage(e, 'API', address, boundPort, '--api-port'));
+    }
+    const addr = server.address();
+    if (addr && typeof addr === 'object') boundPort = addr.port;
+    servers.push(server);
+  }
+  return { servers, port: boundPort };
+}
+
+export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+  const store = new Store(databasePath(config.data), {
+    maxRecordsPerZone: config.maxRecordsPerZone,
+    maxZonesPerAccount: config.maxZonesPerAccount,
+  });
+  try {
+    if (store.auth.accountCount() === 0) {
+      const admin = store.auth.createAccount('admin');
+      const { token } = store.auth.createToken(admin.id, [ALL_PERMISSIONS], 'initial admin token');
+      process.stdout.write(
+        `\nFirst start: created account "admin" with an API token (shown once, keep it):\n\n  ${token}\n\n` +
+          `Try: curl -H "Authorization: Bearer ${token}" http://127.0.0.1:${config.apiPort}/api/v1/dns-zones/\n\n`,
+      );
+    }
+
+    const app = buildApp({ store, config, logger });
+    await app.ready();
+    const api = await listenAll((req, res) => app.routing(req, res), config.listen, config.apiPort, logger);
+
+    // Commits made by the CLI on the same database reach the consumers too.
+    store.watchExternalChanges();
+    logger.info(
+      { api: `${config.listen.join(',')} port ${api.port}`, zones: store.allZones().length, data: config.data },
+      'vpsdns started',
+    );
+
+    let closed = false;
+    return {
+      store,
+      apiPort: api.port,
+      async close() {
+        if (closed) return;
+        closed = true;
+        await Promise.all(api.servers.map((s) => new Promise((r) => s.close(r))));
+        await app.close();
+        store.close();
+      },
+    };
+  } catch (err) {
+    store.close();
+    throw err;
+  }
+}

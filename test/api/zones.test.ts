@@ -1,0 +1,187 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from '../helpers/api-server.js';
+
+let srv: TestServer;
+let token: string;
+
+beforeAll(async () => {
+  srv = await startTestServer();
+  token = srv.token();
+});
+afterAll(() => srv.close());
+
+const createZone = (domain: unknown, t = token) =>
+  srv.request('POST', '/api/v1/dns-zones/', { token: t, body: { domain } });
+
+describe('zones', () => {
+  it('lists no zones at first, as a bare array', async () => {
+    const res = await srv.request('GET', '/api/v1/dns-zones/', { token: srv.token(['dns:list'], 'empty-account') });
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual([]);
+    expect(res.headers.get('x-total-count')).toBe('0');
+  });
+
+  it('creates a zone: 201 with the reference shape, record_count 0 and records []', async () => {
+    const res = await createZone('newdomain.com');
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({ domain: 'newdomain.com', record_count: 0, records: [] });
+    expect(res.body.uuid).toMatch(/^[0-9a-f-]{36}$/);
+    expect(res.body.created_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+  });
+
+  it('normalises case, a trailing dot and IDN (stored as punycode)', async () => {
+    expect((await createZone('MiXeD.Example.')).body.domain).toBe('mixed.example');
+    expect((await createZone('bücher.example')).body.domain).toBe('xn--bcher-kva.example');
+  });
+
+  it.each([
+    ['com', 'top-level'],
+    ['', 'empty'],
+    ['-bad.example', 'invalid label'],
+    ['bad-.example', 'invalid label'],
+    ['a..example', 'empty label'],
+    [`${'a'.repeat(64)}.example`, 'longer than 63'],
+    [`${'abcdefghi.'.repeat(26)}com`, 'longer than 253'],
+    ['under_score.example', 'invalid label'],
+    ['192.168.1.1', 'numeric'],
+    ['space here.example', 'whitespace'],
+  ])('rejects invalid domain %j with a 400 on domain', async (domain, detailPart) => {
+    const res = await createZone(domain);
+    expect(res.status).toBe(400);
+    expect(res.body.error_code).toBe('validation_error');
+    expect(res.body.field).toBe('domain');
+    expect(res.body.detail.toLowerCase()).toContain(detailPart.toLowerCase());
+  });
+
+  it('rejects a missing or non-string domain', async () => {
+    const missing = await srv.request('POST', '/api/v1/dns-zones/', { token, body: {} });
+    expect(missing.status).toBe(400);
+    expect(missing.body).toEqual({ detail: 'domain is required', error_code: 'validation_error', field: 'domain' });
+    expect((await createZone(42)).body.field).toBe('domain');
+  });
+
+  it('rejects a zone that already exists, for this account or another', async () => {
+    await createZone('taken.example');
+    const again = await createZone('TAKEN.example');
+    expect(again.status).toBe(400);
+    expect(again.body.detail).toContain('already exists');
+    const other = await createZone('taken.example', srv.token(['dns:*'], 'bob'));
+    expect(other.status).toBe(400);
+  });
+
+  it("rejects a child or parent of another account's zone, allows one's own", async () => {
+    await createZone('parent.example');
+    const bob = srv.token(['dns:*'], 'bob');
+    const child = await createZone('sub.parent.example', bob);
+    expect(child.status).toBe(400);
+    expect(child.body.detail).toContain('another account');
+    const parentOfOther = await createZone('example', bob); // bare TLD anyway
+    expect(parentOfOther.status).toBe(400);
+    await createZone('deep.child.example', bob);
+    const parent = await createZone('child.example');
+    expect(parent.status).toBe(400);
+    expect(parent.body.detail).toContain('another account');
+    expect((await createZone('own.parent.example')).status).toBe(201);
+  });
+
+  it('gets one zone with all its records, and 404 for unknown uuids', async () => {
+    const zone = (await createZone('withrecords.example')).body;
+    await srv.request('POST', `/api/v1/dns-zones/${zone.uuid}/records/`, {
+      token,
+      body: { record_type: 'A', name: 'www', value: '192.0.2.1' },
+    });
+    const res = await srv.request('GET', `/api/v1/dns-zones/${zone.uuid}/`, { token });
+    expect(res.status).toBe(200);
+    expect(res.body.record_count).toBe(1);
+    expect(res.body.records).toHaveLength(1);
+    expect(res.body.records[0]).toMatchObject({
+      record_type: 'A',
+      name: 'www',
+      value: '192.0.2.1',
+      ttl: 3600,
+      priority: null,
+    });
+    const missing = await srv.request('GET', '/api/v1/dns-zones/00000000-0000-0000-0000-000000000000/', { token });
+    expect(missing.status).toBe(404);
+    expect(missing.body).toEqual({ detail: 'Zone not found', error_code: 'not_found', field: null });
+  });
+
+  it('filters the list by exact domain', async () => {
+    await createZone('filter-me.example');
+    const res = await srv.request('GET', '/api/v1/dns-zones/?domain=filter-me.example', { token });
+    expect(res.body.map((z: { domain: string }) => z.domain)).toEqual(['filter-me.example']);
+    const none = await srv.request('GET', '/api/v1/dns-zones/?domain=filter', { token });
+    expect(none.body).toEqual([]);
+  });
+
+  it('paginates with page/page_size, X-Total-Count and Link', async () => {
+    const t = srv.token(['dns:*'], 'pager');
+    for (let i = 0; i < 5; i++) await createZone(`page${i}.example`, t);
+    const first = await srv.request('GET', '/api/v1/dns-zones/?page_size=2', { token: t });
+    expect(first.body.map((z: { domain: string }) => z.domain)).toEqual(['page0.example', 'page1.example']);
+    expect(first.headers.get('x-total-count')).toBe('5');
+    expect(first.headers.get('link')).toContain('page=2');
+    expect(first.headers.get('link')).toContain('rel="next"');
+    const last = await srv.request('GET', '/api/v1/dns-zones/?page_size=2&page=3', { token: t });
+    expect(last.body.map((z: { domain: string }) => z.domain)).toEqual(['page4.example']);
+    expect(last.headers.get('link')).toContain('rel="prev"');
+    expect(last.headers.get('link')).not.toContain('rel="next"');
+    const bad = await srv.request('GET', '/api/v1/dns-zones/?page_size=1001', { token: t });
+    expect(bad.status).toBe(400);
+    expect(bad.body.field).toBe('page_size');
+    expect((await srv.request('GET', '/api/v1/dns-zones/?page=0', { token: t })).body.field).toBe('page');
+  });
+
+  it('deletes a zone and its records: 204, then 404', async () => {
+    const zone = (await createZone('delete-me.example')).body;
+    const rec = await srv.request('POST', `/api/v1/dns-zones/${zone.uuid}/records/`, {
+      token,
+      body: { record_type: 'TXT', name: '@', value: 'bye' },
+    });
+    const del = await srv.request('DELETE', `/api/v1/dns-zones/${zone.uuid}/`, { token });
+    expect(del.status).toBe(204);
+    expect(del.body).toBeNull();
+    expect((await srv.request('GET', `/api/v1/dns-zones/${zone.uuid}/`, { token })).status).toBe(404);
+    expect((await srv.request('GET', `/api/v1/dns-records/${rec.body.uuid}/`, { token })).status).toBe(404);
+    expect((await srv.request('DELETE', `/api/v1/dns-zones/${zone.uuid}/`, { token })).status).toBe(404);
+    // The name is free again.
+    expect((await createZone('delete-me.example')).status).toBe(201);
+  });
+
+  it('accepts every path without the final slash too', async () => {
+    const created = await srv.request('POST', '/api/v1/dns-zones', { token, body: { domain: 'noslash.example' } });
+    expect(created.status).toBe(201);
+    expect((await srv.request('GET', `/api/v1/dns-zones/${created.body.uuid}`, { token })).status).toBe(200);
+    expect((await srv.request('GET', `/api/v1/dns-zones/${created.body.uuid}/records`, { token })).status).toBe(200);
+  });
+});
+
+describe('serials, journal and change events', () => {
+  it('bumps the serial (YYYYMMDDnn) and journals every change, announcing each after commit', async () => {
+    const events: Array<{ serial: number; deleted: boolean }> = [];
+    const listener = (c: { serial: number; deleted: boolean }) => events.push(c);
+    srv.store.events.on('zoneChanged', listener);
+    const zone = (await createZone('serial.example')).body;
+    const row = srv.store.getZoneByDomain('serial.example')!;
+    const today = Number(new Date().toISOString().slice(0, 10).replaceAll('-', '')) * 100;
+    expect(row.serial).toBeGreaterThanOrEqual(today);
+    const rec = await srv.request('POST', `/api/v1/dns-zones/${zone.uuid}/records/`, {
+      token,
+      body: { record_type: 'A', name: 'a', value: '192.0.2.7' },
+    });
+    await srv.request('PATCH', `/api/v1/dns-records/${rec.body.uuid}/`, { token, body: { ttl: 600 } });
+    await srv.request('DELETE', `/api/v1/dns-records/${rec.body.uuid}/`, { token });
+    srv.store.events.off('zoneChanged', listener);
+    const serials = events.map((e) => e.serial);
+    expect(serials).toHaveLength(4);
+    for (let i = 1; i < serials.length; i++) expect(serials[i]).toBe(serials[i - 1] + 1);
+    expect(srv.store.getZoneByDomain('serial.example')!.serial).toBe(serials[3]);
+    const journal = srv.store.journalSince(row.id, row.serial)!;
+    expect(journal.map((j) => `${j.op} ${j.name} ${j.type} ${j.ttl}`)).toEqual([
+      'add a A 3600',
+      'del a A 3600',
+      'add a A 600',
+      'del a A 600',
+    ]);
+  });
+});
