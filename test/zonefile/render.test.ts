@@ -74,11 +74,7 @@ describe('renderZone', () => {
 
   it('escapes quotes, backslashes and non-ASCII in TXT and splits it into 255-byte strings', () => {
     const [quoted, utf8, long] = body(
-      render([
-        r('TXT', 'a', 'say "hi" \\o/'),
-        r('TXT', 'b', 'café ✓'),
-        r('TXT', 'c', 'x'.repeat(300)),
-      ]),
+      render([r('TXT', 'a', 'say "hi" \\o/'), r('TXT', 'b', 'café ✓'), r('TXT', 'c', 'x'.repeat(300))]),
     ).slice(3);
     expect(quoted).toBe('a 600 IN TXT "say \\"hi\\" \\\\o/"');
     expect(utf8).toBe('b 600 IN TXT "caf\\195\\169 \\226\\156\\147"');
