@@ -62,8 +62,21 @@ async function serve(argv: string[]): Promise<void> {
     return;
   }
   const config = loadConfig(argv);
-  const logger = pino({ level: config.logLevel, base: { service: 'vpsdns' } });
+  // Buffered, asynchronous log writes: a synchronous write per API request costs more than the request.
+  const logDestination = pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  const logger = pino({ level: config.logLevel, base: { service: 'vpsdns' } }, logDestination);
+  // The startup line is what scripts wait for: get it out now.
+  const flushLogs = () => {
+    try {
+      logDestination.flushSync();
+    } catch {
+      // Nothing buffered, or stdout is gone.
+    }
+  };
   const server = await startServer(config, logger);
+  flushLogs();
+  const flushTimer = setInterval(flushLogs, 1000);
+  flushTimer.unref();
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -73,9 +86,14 @@ async function serve(argv: string[]): Promise<void> {
     const timer = setTimeout(() => process.exit(1), 10_000);
     timer.unref();
     server.close().then(
-      () => process.exit(0),
+      () => {
+        logger.info('stopped');
+        flushLogs();
+        process.exit(0);
+      },
       (err) => {
         logger.error({ err }, 'error while stopping');
+        flushLogs();
         process.exit(1);
       },
     );

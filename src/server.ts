@@ -88,7 +88,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     // Commits made by the CLI on the same database reach the consumers too.
     store.watchExternalChanges();
     logger.info(
-      { api: `${config.listen.join(',')} port ${api.port}`, zones: store.allZones().length, data: config.data },
+      { listen: config.listen, apiPort: api.port, zones: store.allZones().length, data: config.data },
       'vpsdns started',
     );
 

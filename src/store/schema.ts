@@ -42,6 +42,7 @@ const MIGRATIONS: string[] = [
   );
   CREATE UNIQUE INDEX records_identity ON records(zone_id, name, type, value);
   CREATE INDEX records_zone_type ON records(zone_id, type);
+  CREATE INDEX records_zone ON records(zone_id);  -- a zone's records in id order, without a sort
   -- The change journal: what each serial added and removed (IXFR, audit).
   CREATE TABLE changes (
     id INTEGER PRIMARY KEY,

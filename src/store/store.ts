@@ -156,6 +156,15 @@ export class Store {
         `SELECT count(*) AS n FROM records r JOIN zones z ON z.id = r.zone_id
          WHERE z.account_id = @account AND (@zone IS NULL OR z.uuid = @zone) AND (@type IS NULL OR r.type = @type)`,
       ),
+      // The API's record objects (same keys and order as api/present.ts recordObject), built by SQLite:
+      // for a 100 000-record zone this is several times faster than materialising rows in JavaScript.
+      recordsJson: db
+        .prepare<[string, number], string>(
+          `SELECT json_group_array(json_object('uuid', uuid, 'zone', ?, 'record_type', type, 'name', name,
+             'value', value, 'ttl', ttl, 'priority', priority, 'created_at', created_at))
+           FROM (SELECT * FROM records WHERE zone_id = ? ORDER BY id)`,
+        )
+        .pluck(),
       recordsAtName: db.prepare<[number, string], RecordRow>('SELECT * FROM records WHERE zone_id = ? AND name = ?'),
       insertRecord: db.prepare(
         `INSERT INTO records (uuid, zone_id, name, type, value, ttl, priority, created_at)
@@ -277,6 +286,11 @@ export class Store {
     >;
     const total = this.stmts.countRecords.get({ account: accountId, ...filter })?.n ?? 0;
     return { items: rows.map((r) => ({ ...toStored(r), zone_uuid: r.zone_uuid })), total };
+  }
+
+  /** All records of a zone as the API's JSON array text. */
+  zoneRecordsJson(zone: ZoneRow): string {
+    return this.stmts.recordsJson.get(zone.uuid, zone.id) ?? '[]';
   }
 
   zoneOfRecord(record: StoredRecord): ZoneRow {

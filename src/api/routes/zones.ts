@@ -26,10 +26,12 @@ export function zoneRoutes(app: FastifyInstance, ctx: ApiContext): void {
     return { ...zoneObject(zone, 0), records: [] };
   });
 
-  app.get('/api/v1/dns-zones/:uuid/', { config: { permission: 'dns:list' } }, async (request) => {
+  app.get('/api/v1/dns-zones/:uuid/', { config: { permission: 'dns:list' } }, async (request, reply) => {
     const zone = store.getZone(request.principal.accountId, (request.params as { uuid: string }).uuid);
-    const records = store.zoneRecords(zone.id).map((r) => recordObject(r, zone.uuid));
-    return { ...zoneObject(zone, records.length), records };
+    // The records array comes as JSON text from the store (fast for big zones); splice it in.
+    const head = JSON.stringify(zoneObject(zone, store.recordCount(zone.id)));
+    reply.type('application/json; charset=utf-8');
+    return `${head.slice(0, -1)},"records":${store.zoneRecordsJson(zone)}}`;
   });
 
   app.delete('/api/v1/dns-zones/:uuid/', { config: { permission: 'dns:delete' } }, async (request, reply) => {

@@ -1,0 +1,123 @@
+// API write-path benchmark (`npm run bench:api`): spawns the real `vpsdns serve` on free loopback
+// ports and measures one-record adds on a keep-alive connection, 4 concurrent clients, the add at
+// 100 000 records, and a GET of the whole 100 000-record zone. Figures, not assertions.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { databasePath } from '../src/config.js';
+import { Store } from '../src/store/store.js';
+import { spawnServe } from '../test/helpers/cli.js';
+
+const SEQUENTIAL = Number(process.env.BENCH_SEQUENTIAL ?? 2000);
+const CONCURRENT_EACH = Number(process.env.BENCH_CONCURRENT_EACH ?? 500);
+const BIG_ZONE = Number(process.env.BENCH_BIG_ZONE ?? 100_000);
+
+function stats(ms: number[]) {
+  const sorted = [...ms].sort((a, b) => a - b);
+  const pick = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+  return { median: pick(0.5), p99: pick(0.99) };
+}
+
+async function main() {
+  const dataDir = mkdtempSync(join(tmpdir(), 'vpsdns-bench-api-'));
+  // Setup outside the timed part: an account, a small zone and a big zone written straight to the store.
+  const setup = new Store(databasePath(dataDir));
+  const account = setup.auth.createAccount('bench');
+  const token = setup.auth.createToken(account.id, ['dns:*']).token;
+  const small = setup.createZone(account.id, 'small.example');
+  const big = setup.createZone(account.id, 'big.example');
+  const bulk = Array.from({ length: BIG_ZONE }, (_, i) => ({
+    type: 'A' as const,
+    name: `host${i}`,
+    value: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
+    ttl: 3600,
+    priority: null,
+  }));
+  setup.importRecords(big, bulk, false);
+  const smallSeed = Array.from({ length: 1000 }, (_, i) => ({ type: 'A' as const, name: `seed${i}`, value: '192.0.2.1', ttl: 3600, priority: null }));
+  setup.importRecords(small, smallSeed, false);
+  setup.close();
+
+  const server = await spawnServe(['--data', dataDir, '--listen', '127.0.0.1', '--api-port', '0', '--dns-port', '0']);
+  const base = `http://127.0.0.1:${server.apiPort}`;
+  const headers = { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' };
+  // node:http with a keep-alive agent: a lighter client than fetch, so the figures are the server's.
+  const agent = new Agent({ keepAlive: true, maxSockets: 8 });
+  const post = (path: string, body: string) =>
+    new Promise<number>((resolve, reject) => {
+      const req = request(`${base}${path}`, { method: 'POST', agent, headers }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  const add = async (zoneUuid: string, name: string) => {
+    const t0 = performance.now();
+    const status = await post(
+      `/api/v1/dns-zones/${zoneUuid}/records/`,
+      JSON.stringify({ record_type: 'A', name, value: '192.0.2.2', ttl: 300 }),
+    );
+    return { ms: performance.now() - t0, ok: status === 201, status };
+  };
+
+  try {
+    // Warm up the connection and the JIT.
+    for (let i = 0; i < 100; i++) await add(small.uuid, `warm${i}`);
+
+    const seq: number[] = [];
+    const t0 = performance.now();
+    for (let i = 0; i < SEQUENTIAL; i++) seq.push((await add(small.uuid, `seq${i}`)).ms);
+    const seqSeconds = (performance.now() - t0) / 1000;
+    const s = stats(seq);
+    console.log(
+      `sequential adds (zone of ~1000 records): ${SEQUENTIAL} in ${seqSeconds.toFixed(2)} s = ${(SEQUENTIAL / seqSeconds).toFixed(0)} writes/s, median ${s.median.toFixed(2)} ms, p99 ${s.p99.toFixed(2)} ms`,
+    );
+
+    let errors = 0;
+    const statuses = new Map<number, number>();
+    const t1 = performance.now();
+    await Promise.all(
+      [0, 1, 2, 3].map(async (c) => {
+        for (let i = 0; i < CONCURRENT_EACH; i++) {
+          const r = await add(small.uuid, `c${c}-${i}`);
+          if (!r.ok) {
+            errors++;
+            statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+          }
+        }
+      }),
+    );
+    const concSeconds = (performance.now() - t1) / 1000;
+    console.log(
+      `4 concurrent clients: ${4 * CONCURRENT_EACH} adds in ${concSeconds.toFixed(2)} s = ${((4 * CONCURRENT_EACH) / concSeconds).toFixed(0)} writes/s, errors ${errors}${errors ? ` ${JSON.stringify([...statuses])}` : ''}`,
+    );
+
+    const bigAdds: number[] = [];
+    for (let i = 0; i < 300; i++) bigAdds.push((await add(big.uuid, `extra${i}`)).ms);
+    const b = stats(bigAdds);
+    console.log(
+      `adds into the ${BIG_ZONE}-record zone: median ${b.median.toFixed(2)} ms, p99 ${b.p99.toFixed(2)} ms (ratio to the small zone's median: ${(b.median / s.median).toFixed(2)})`,
+    );
+
+    const gets: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const g0 = performance.now();
+      const res = await fetch(`${base}/api/v1/dns-zones/${big.uuid}/`, { headers });
+      const body = (await res.json()) as { records: unknown[] };
+      gets.push(performance.now() - g0);
+      if (body.records.length < BIG_ZONE) throw new Error('short zone');
+    }
+    console.log(`GET of the ${BIG_ZONE}-record zone: median ${stats(gets).median.toFixed(0)} ms over 5`);
+  } finally {
+    agent.destroy();
+    await server.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
