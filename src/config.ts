@@ -64,6 +64,9 @@ export const configSchema = z.object({
     .default('false')
     .transform((v) => v === 'true' || v === '1' || v === 'yes'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Directory of the generated BIND9 zone files; absent means `<data>/zones` (see zoneDirOf in src/zonefile). */
+  zoneDir: z.string().min(1).optional(),
+  onZoneChange: z.string().min(1).optional(),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -100,6 +103,8 @@ const HELP: Record<Key, string> = {
   authFailLimit: 'failed API logins per minute per client address (0 = no limit)',
   metricsAuth: 'true: /metrics needs a valid API token',
   logLevel: 'fatal, error, warn, info, debug, trace or silent',
+  zoneDir: 'directory of the generated BIND9 zone files (default <data>/zones)',
+  onZoneChange: 'command run after a zone file is written; %z is the zone name (e.g. "rndc reload %z")',
 };
 
 const kebab = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
