@@ -1,13 +1,19 @@
 // Entry point of the `vpsdns` command: serve, account and token management.
 // Account and token commands work on the same database while `serve` runs (SQLite WAL + busy timeout);
 // the server reads tokens from the database on every request, so changes apply at once.
+
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { ConfigError, databasePath, loadConfig, optionsHelp } from './config.js';
 import { ApiError } from './model/errors.js';
+import { normalizeZoneDomain } from './model/names.js';
 import { ListenError, startServer } from './server.js';
 import { parsePermissions } from './store/auth.js';
 import { Store } from './store/store.js';
+import { ZoneDirError } from './zonefile/deploy.js';
+import { exportZone, importZoneText } from './zonefile/import-export.js';
+import { ZoneFileError } from './zonefile/parse.js';
 
 const USAGE = `usage: vpsdns <command> [options]
 
@@ -19,6 +25,10 @@ commands:
                                           create an API token; prints it alone on stdout
   token list [--account NAME]             list tokens (never their secrets)
   token revoke ID                         revoke a token at once
+  zone import DOMAIN FILE [--account NAME] [--replace]
+                                          add a BIND9 zone file's records (creates the zone, for
+                                          --account, default admin); --replace replaces all records
+  zone export DOMAIN                      print the zone as BIND9 text
 
 every command takes --data DIR (VPSDNS_DATA, default ./data).
 permissions: dns:list, dns:create, dns:update, dns:delete, or dns:* for all.
@@ -165,6 +175,72 @@ function tokenCommand(argv: string[]): void {
   }
 }
 
+/** zone import/export take the serve options too (--data, --nameservers, --min-ttl …), so the text matches. */
+function zoneCommand(argv: string[]): void {
+  const [sub, ...rest] = argv;
+  const positionals: string[] = [];
+  const flags: string[] = [];
+  let account = 'admin';
+  let replace = false;
+  for (let i = 0; i < rest.length; i++) {
+    const arg = rest[i];
+    if (arg === '--replace') replace = true;
+    else if (arg === '--account') account = rest[++i] ?? '';
+    else if (arg.startsWith('--account=')) account = arg.slice('--account='.length);
+    else if (arg.startsWith('--')) {
+      flags.push(arg);
+      if (!arg.includes('=')) flags.push(rest[++i] ?? '');
+    } else positionals.push(arg);
+  }
+  const config = loadConfig(flags);
+  if (sub === 'export') {
+    if (positionals.length !== 1) throw new UsageError('usage: vpsdns zone export DOMAIN');
+    const domain = normalizeZoneDomain(positionals[0]);
+    withStore(config.data, (store) => {
+      const zone = store.getZoneByDomain(domain);
+      if (!zone) throw new UsageError(`no zone ${domain}`);
+      process.stdout.write(exportZone(store, zone.id, config));
+    });
+  } else if (sub === 'import') {
+    if (positionals.length !== 2)
+      throw new UsageError('usage: vpsdns zone import DOMAIN FILE [--account NAME] [--replace]');
+    const domain = normalizeZoneDomain(positionals[0]);
+    const text = readFileSync(positionals[1], 'utf8');
+    withStore(config.data, (store) => {
+      const owner = store.auth.getAccount(account);
+      if (!owner) throw new UsageError(`no account "${account}" (create it with: vpsdns account create NAME)`);
+      let zone = store.getZoneByDomain(domain);
+      if (zone && zone.account_id !== owner.id) throw new UsageError(`zone ${domain} belongs to another account`);
+      const created = !zone;
+      zone ??= store.createZone(owner.id, domain);
+      let lastShown = 0;
+      const progress = (done: number, total: number) => {
+        const now = Date.now();
+        if (done < total && now - lastShown < 200) return;
+        lastShown = now;
+        process.stderr.write(
+          `\rchecking records: ${done}/${total} (${Math.floor((done * 100) / Math.max(1, total))}%)`,
+        );
+      };
+      try {
+        const result = importZoneText(store, zone, text, { replace, minTtl: config.minTtl, onProgress: progress });
+        process.stderr.write('\n');
+        process.stdout.write(
+          `${domain}: ${created ? 'created, ' : ''}${result.added} records imported` +
+            `${replace ? `, ${result.removed} replaced` : ''}, ${result.ignored} SOA/apex NS skipped, serial ${result.serial}\n`,
+        );
+      } catch (err) {
+        process.stderr.write('\n');
+        // A zone this command created for a file that failed is removed again: nothing imported.
+        if (created) store.deleteZone(owner.id, zone.uuid);
+        throw err;
+      }
+    });
+  } else {
+    throw new UsageError('zone needs a subcommand: import or export');
+  }
+}
+
 export async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   try {
@@ -177,6 +253,9 @@ export async function main(argv: string[]): Promise<void> {
         return;
       case 'token':
         tokenCommand(rest);
+        return;
+      case 'zone':
+        zoneCommand(rest);
         return;
       case undefined:
       case 'help':
@@ -197,9 +276,16 @@ export async function main(argv: string[]): Promise<void> {
       process.stderr.write(`vpsdns: ${(err as Error).message}\n`);
       if (err instanceof UsageError) process.stderr.write('run "vpsdns help" for usage\n');
       process.exitCode = 2;
+    } else if (err instanceof ZoneFileError) {
+      process.stderr.write(`vpsdns: the zone file has ${err.total} error(s); nothing was imported\n`);
+      for (const e of err.errors) process.stderr.write(`  line ${e.line}: ${e.detail}\n`);
+      process.exitCode = 2;
     } else if (err instanceof ApiError) {
       process.stderr.write(`vpsdns: ${err.detail}\n`);
       process.exitCode = 2;
+    } else if (err instanceof ZoneDirError) {
+      process.stderr.write(`vpsdns: ${err.message}\n`);
+      process.exitCode = 1;
     } else if (err instanceof ListenError) {
       process.stderr.write(`vpsdns: ${err.message}\n`);
       process.exitCode = 1;

@@ -8,6 +8,7 @@ import { type Config, databasePath } from './config.js';
 import { Registry } from './metrics/registry.js';
 import { ALL_PERMISSIONS } from './store/auth.js';
 import { Store } from './store/store.js';
+import { zoneFileWriterFromConfig } from './zonefile/deploy.js';
 
 export interface RunningServer {
   store: Store;
@@ -67,36 +68,53 @@ async function listenAll(
   return { servers, port: boundPort };
 }
 
+/** Print the first-start admin token once, so a new user can call the API at once. */
+function bootstrapAdmin(store: Store, config: Config): void {
+  if (store.auth.accountCount() > 0) return;
+  const admin = store.auth.createAccount('admin');
+  const { token } = store.auth.createToken(admin.id, [ALL_PERMISSIONS], 'initial admin token');
+  process.stdout.write(
+    `\nFirst start: created account "admin" with an API token (shown once, keep it):\n\n  ${token}\n\n` +
+      `Try: curl -H "Authorization: Bearer ${token}" http://127.0.0.1:${config.apiPort}/api/v1/dns-zones/\n\n`,
+  );
+}
+
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
-  const store = new Store(databasePath(config.data), {
-    maxRecordsPerZone: config.maxRecordsPerZone,
-    maxZonesPerAccount: config.maxZonesPerAccount,
-  });
+  // Everything started so far, stopped in reverse order on close or on a failed start.
+  const stops: Array<() => unknown> = [];
+  const stopAll = async () => {
+    while (stops.length > 0) await stops.pop()!();
+  };
   try {
-    if (store.auth.accountCount() === 0) {
-      const admin = store.auth.createAccount('admin');
-      const { token } = store.auth.createToken(admin.id, [ALL_PERMISSIONS], 'initial admin token');
-      process.stdout.write(
-        `\nFirst start: created account "admin" with an API token (shown once, keep it):\n\n  ${token}\n\n` +
-          `Try: curl -H "Authorization: Bearer ${token}" http://127.0.0.1:${config.apiPort}/api/v1/dns-zones/\n\n`,
-      );
-    }
+    const store = new Store(databasePath(config.data), {
+      maxRecordsPerZone: config.maxRecordsPerZone,
+      maxZonesPerAccount: config.maxZonesPerAccount,
+    });
+    stops.push(() => store.close());
+    bootstrapAdmin(store, config);
 
     const metrics = new Registry();
     const zonesGauge = metrics.gauge('vpsdns_zones', 'Hosted zones');
     const recordsGauge = metrics.gauge('vpsdns_records', 'Records in all zones (the implicit SOA and NS not counted)');
     zonesGauge.collect(() => zonesGauge.set(store.totals().zones));
     recordsGauge.collect(() => recordsGauge.set(store.totals().records));
-    const ready = { store: true, zonesLoaded: false, apiListening: false };
+    const ready = { zonesLoaded: false, apiListening: false };
     const readiness = () => {
-      const checks = { ...ready, store: store.db.open };
+      const checks = { store: store.db.open, ...ready };
       return { ready: Object.values(checks).every(Boolean), checks };
     };
 
+    // Zone files first: a start with an unwritable zone directory fails before anything listens.
+    const zoneFiles = zoneFileWriterFromConfig(store, config, logger);
+    await zoneFiles.start();
+    stops.push(() => zoneFiles.close());
+    ready.zonesLoaded = true;
+
     const app = buildApp({ store, config, logger, metrics, readiness });
     await app.ready();
-    ready.zonesLoaded = true;
+    stops.push(() => app.close());
     const api = await listenAll((req, res) => app.routing(req, res), config.listen, config.apiPort, logger);
+    stops.push(() => Promise.all(api.servers.map((s) => new Promise((r) => s.close(r)))));
     ready.apiListening = true;
 
     // Commits made by the CLI on the same database reach the consumers too.
@@ -105,21 +123,9 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       { listen: config.listen, apiPort: api.port, zones: store.allZones().length, data: config.data },
       'vpsdns started',
     );
-
-    let closed = false;
-    return {
-      store,
-      apiPort: api.port,
-      async close() {
-        if (closed) return;
-        closed = true;
-        await Promise.all(api.servers.map((s) => new Promise((r) => s.close(r))));
-        await app.close();
-        store.close();
-      },
-    };
+    return { store, apiPort: api.port, close: stopAll };
   } catch (err) {
-    store.close();
+    await stopAll();
     throw err;
   }
 }

@@ -14,6 +14,7 @@ import type { ApiContext } from './context.js';
 import { RateLimiter } from './rate-limit.js';
 import { opsRoutes } from './routes/ops.js';
 import { recordRoutes } from './routes/records.js';
+import { zoneFileRoutes } from './routes/zonefile.js';
 import { zoneRoutes } from './routes/zones.js';
 
 declare module 'fastify' {
@@ -179,5 +180,6 @@ export function buildApp(ctx: ApiContext): FastifyInstance {
   opsRoutes(app, ctx);
   zoneRoutes(app, ctx);
   recordRoutes(app, ctx);
+  zoneFileRoutes(app, ctx);
   return app;
 }
