@@ -84,7 +84,7 @@ export class DnsEngine {
       return encodeError(packet, q.id, q.flags, RCODE.REFUSED, questionEnd, edns);
     }
     const limit = tcp ? TCP_LIMIT : q.edns ? Math.min(q.edns.payload, this.ednsPayload) : 512;
-    const mode = (q.edns ? 1 : 0) | (q.edns?.dnssecOk ? 2 : 0) | (tcp && q.qtype === TYPE.ANY ? 4 : 0);
+    const mode = (q.edns ? 1 : 0) | (q.edns?.dnssecOk ? 2 : 0);
     const key = q.nameKey + String.fromCharCode(q.qtype, mode);
 
     let entry = this.cache.get(key);
@@ -96,7 +96,8 @@ export class DnsEngine {
       const labels = nameKeyLabels(q.nameKey);
       const zone = this.zones.find(labels);
       if (!zone) return encodeError(packet, q.id, q.flags, RCODE.REFUSED, questionEnd, edns);
-      const answer = resolve(zone, labels, q.qtype, tcp);
+      // ANY is minimal on TCP too, as NSD does (RFC 8482 4.1).
+      const answer = resolve(zone, labels, q.qtype, false);
       entry = {
         zoneId: zone.id,
         epoch: this.zones.epochOf(zone.id)!,

@@ -17,9 +17,6 @@ export interface Answer {
 /** CNAME hops followed inside a zone before giving up (loop protection beyond the visited set). */
 export const MAX_CNAME_CHAIN = 16;
 
-/** Preference of the one RRset a minimal ANY answer (RFC 8482 4.1) carries. */
-const ANY_ORDER = [TYPE.CNAME, TYPE.A, TYPE.AAAA, TYPE.MX, TYPE.TXT, TYPE.SRV, TYPE.CAA, TYPE.NS, TYPE.SOA];
-
 type Lookup = { kind: 'node'; node: Node } | { kind: 'referral'; cut: string } | { kind: 'nxdomain' };
 
 /** Find what answers `labels` (a name inside the zone). */
@@ -78,7 +75,7 @@ function referral(zone: ZoneIndex, cut: string, ans: Answer): void {
 
 /**
  * Answer `qtype` for the name given as labels (lower case, text form, inside `zone`).
- * `fullAny` gives every RRset for ANY (TCP); otherwise ANY gets one RRset (RFC 8482).
+ * `fullAny` gives every RRset for ANY; otherwise ANY gets one RRset (RFC 8482).
  */
 export function resolve(zone: ZoneIndex, labels: string[], qtype: number, fullAny = false): Answer {
   const ans: Answer = { rcode: RCODE.NOERROR, aa: true, answer: [], authority: [], additional: [] };
@@ -106,8 +103,8 @@ export function resolve(zone: ZoneIndex, labels: string[], qtype: number, fullAn
       } else if (fullAny) {
         for (const rrset of node.rrsets.values()) ans.answer.push(withOwner(rrset, owner));
       } else {
-        const type = ANY_ORDER.find((t) => node.rrsets.has(t)) ?? node.rrsets.keys().next().value!;
-        ans.answer.push(withOwner(node.rrsets.get(type)!, owner));
+        // RFC 8482 4.1: one RRset, the name's first (the SOA at the apex, else the oldest record's), as NSD does.
+        ans.answer.push(withOwner(node.rrsets.values().next().value!, owner));
       }
       return ans;
     }

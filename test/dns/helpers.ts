@@ -88,10 +88,11 @@ export function buildQuery(name: string, type: string, opts: QueryOptions = {}):
   return dnsPacket.encode(packet);
 }
 
-export type Decoded = dnsPacket.DecodedPacket;
+/** dns-packet's decoded packet; its typings lack the rcode it sets ('NOERROR', 'NXDOMAIN', ...). */
+export type Decoded = dnsPacket.DecodedPacket & { rcode?: string };
 
 export function decode(buf: Buffer): Decoded {
-  return dnsPacket.decode(buf);
+  return dnsPacket.decode(buf) as Decoded;
 }
 
 /** One RR as comparable text: lower-case owner, TTL, type, data. */
@@ -107,7 +108,10 @@ export function rrText(rr: dnsPacket.Answer): string {
 }
 
 export function section(list: dnsPacket.Answer[] | undefined): string[] {
-  return (list ?? []).filter((rr) => rr.type !== 'OPT').map(rrText).sort();
+  return (list ?? [])
+    .filter((rr) => rr.type !== 'OPT')
+    .map(rrText)
+    .sort();
 }
 
 export function flagsOf(p: Decoded): { aa: boolean; tc: boolean; rd: boolean; ra: boolean } {
