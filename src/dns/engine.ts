@@ -88,10 +88,8 @@ export class DnsEngine {
     const key = q.nameKey + String.fromCharCode(q.qtype, mode);
 
     let entry = this.cache.get(key);
-    if (entry && this.zones.epochOf(entry.zoneId) !== entry.epoch) {
-      this.cache.delete(key);
-      entry = undefined;
-    }
+    // An entry of a zone changed (or removed, or with a zone created inside it) since is stale.
+    if (entry && this.zones.epochOf(entry.zoneId) !== entry.epoch) entry = undefined;
     if (!entry) {
       const labels = nameKeyLabels(q.nameKey);
       const zone = this.zones.find(labels);
