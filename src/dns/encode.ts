@@ -1,0 +1,125 @@
+// Response encoding: header, the question copied from the query (its letter case kept), the answer's
+// sections with name compression, and the OPT record. Truncation keeps whole RRsets: when the answer
+// or authority section does not fit, TC is set; additional RRsets that do not fit are left out quietly
+// (RFC 2181 9).
+import type { Answer } from './resolve.js';
+import {
+  FLAG_AA,
+  FLAG_CD,
+  FLAG_QR,
+  FLAG_RD,
+  FLAG_TC,
+  HEADER_SIZE,
+  nameKeyLabels,
+  nameKeyLengths,
+  OPT_SIZE,
+  type Query,
+  TYPE,
+  Writer,
+} from './wire.js';
+import type { RRset } from './zone-index.js';
+
+export interface ResponseEdns {
+  /** The payload size this server advertises. */
+  payload: number;
+  dnssecOk: boolean;
+  /** Upper 8 bits of a 12-bit rcode (1 = BADVERS). */
+  extendedRcode?: number;
+}
+
+function header(w: Writer, id: number, flags: number, counts: [number, number, number, number]): void {
+  w.u16(id);
+  w.u16(flags);
+  for (const c of counts) w.u16(c);
+}
+
+/** Response flags from the query's: QR, the opcode, RD and CD copied, AA/TC as given, RA never. */
+export function responseFlags(queryFlags: number, rcode: number, aa: boolean, tc: boolean): number {
+  return (
+    FLAG_QR |
+    (queryFlags & 0x7800) |
+    (queryFlags & FLAG_RD) |
+    (queryFlags & FLAG_CD) |
+    (aa ? FLAG_AA : 0) |
+    (tc ? FLAG_TC : 0) |
+    (rcode & 0xf)
+  );
+}
+
+function writeOpt(w: Writer, edns: ResponseEdns): void {
+  w.u8(0);
+  w.u16(TYPE.OPT);
+  w.u16(edns.payload);
+  w.u8(edns.extendedRcode ?? 0);
+  w.u8(0); // version
+  w.u16(edns.dnssecOk ? 0x8000 : 0);
+  w.u16(0);
+}
+
+function writeRRset(w: Writer, rrset: RRset): void {
+  for (const rd of rrset.rdata) {
+    w.name(rrset.name);
+    w.u16(rrset.type);
+    w.u16(1); // IN
+    w.u32(rrset.ttl);
+    const lengthAt = w.offset;
+    w.u16(0);
+    if (rd.pre) w.bytes(rd.pre);
+    for (const n of rd.names) w.name(n, rd.compress);
+    if (rd.post) w.bytes(rd.post);
+    w.buf.writeUInt16BE(w.offset - lengthAt - 2, lengthAt);
+  }
+}
+
+/** Copy the question from the query and offer its name (and suffixes) for compression. */
+function writeQuestion(w: Writer, packet: Buffer, q: Query): void {
+  w.bytes(packet.subarray(HEADER_SIZE, q.qnameEnd + 4));
+  w.register(nameKeyLabels(q.nameKey), HEADER_SIZE, nameKeyLengths(q.nameKey));
+}
+
+/** Encode `ans` for the query, in at most `limit` bytes. */
+export function encodeAnswer(packet: Buffer, q: Query, ans: Answer, limit: number, edns: ResponseEdns | null): Buffer {
+  const w = new Writer(512);
+  header(w, q.id, 0, [1, 0, 0, 0]);
+  writeQuestion(w, packet, q);
+  const max = limit - (edns ? OPT_SIZE : 0);
+  const counts: [number, number, number, number] = [1, 0, 0, 0];
+  let tc = false;
+  const sections = [ans.answer, ans.authority, ans.additional];
+  for (let s = 0; s < 3 && !tc; s++) {
+    for (const rrset of sections[s]) {
+      const m = w.mark();
+      writeRRset(w, rrset);
+      if (w.offset > max) {
+        w.rollback(m);
+        if (s < 2) tc = true;
+        break;
+      }
+      counts[s + 1] += rrset.rdata.length;
+    }
+  }
+  if (edns) {
+    writeOpt(w, edns);
+    counts[3]++;
+  }
+  w.buf.writeUInt16BE(responseFlags(q.flags, ans.rcode, ans.aa, tc), 2);
+  for (let i = 0; i < 4; i++) w.buf.writeUInt16BE(counts[i], 4 + i * 2);
+  return w.result();
+}
+
+/** A response with no records: errors (FORMERR, NOTIMP, REFUSED, BADVERS). The question is echoed when known. */
+export function encodeError(
+  packet: Buffer,
+  id: number,
+  queryFlags: number,
+  rcode: number,
+  questionEnd: number,
+  edns: ResponseEdns | null,
+): Buffer {
+  const w = new Writer(questionEnd + OPT_SIZE + 16);
+  const hasQuestion = questionEnd > HEADER_SIZE;
+  header(w, id, responseFlags(queryFlags, rcode, false, false), [hasQuestion ? 1 : 0, 0, 0, edns ? 1 : 0]);
+  if (hasQuestion) w.bytes(packet.subarray(HEADER_SIZE, questionEnd));
+  if (edns) writeOpt(w, edns);
+  return w.result();
+}

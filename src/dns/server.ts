@@ -1,0 +1,229 @@
+// The DNS listeners: UDP and TCP (RFC 7766: length-prefixed messages, several per connection,
+// answered in order, idle timeout, a cap on connections) on each listen address, one port for both.
+// All answering is DnsEngine's; this file only moves bytes.
+import dgram from 'node:dgram';
+import net from 'node:net';
+import type pino from 'pino';
+import type { ZoneSnapshot } from '../store/store.js';
+import { DnsEngine } from './engine.js';
+
+export interface DnsServerOptions {
+  nameservers: string[];
+  hostmaster: string;
+  soaTtl: number;
+  soaRefresh: number;
+  soaRetry: number;
+  soaExpire: number;
+  soaMinimum: number;
+  ednsPayload: number;
+  tcpIdleTimeout: number;
+  tcpMaxConnections: number;
+  logger?: pino.Logger;
+  /** Answer cache bounds (defaults: 20000 answers, 32 MiB). */
+  cacheEntries?: number;
+  cacheBytes?: number;
+}
+
+const BIND_ATTEMPTS = 8;
+
+function bindError(err: NodeJS.ErrnoException, proto: string, address: string, port: number): Error {
+  const why =
+    err.code === 'EADDRINUSE'
+      ? 'the port is already in use'
+      : err.code === 'EACCES'
+        ? 'permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE)'
+        : err.code === 'EADDRNOTAVAIL'
+          ? 'the address is not on this machine'
+          : err.message;
+  const host = address.includes(':') ? `[${address}]` : address;
+  return new Error(`cannot listen for DNS on ${proto} ${host}:${port}: ${why}; choose another port with --dns-port`);
+}
+
+function bindUdp(address: string, port: number): Promise<dgram.Socket> {
+  return new Promise((resolve, reject) => {
+    const type = net.isIPv6(address) ? 'udp6' : 'udp4';
+    const sock = dgram.createSocket({ type, ipv6Only: type === 'udp6' });
+    const onError = (err: Error) => {
+      sock.close();
+      reject(err);
+    };
+    sock.once('error', onError);
+    sock.bind({ address, port, exclusive: true }, () => {
+      sock.off('error', onError);
+      resolve(sock);
+    });
+  });
+}
+
+function bindTcp(server: net.Server, address: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error) => reject(err);
+    server.once('error', onError);
+    server.listen({ host: address, port, ipv6Only: net.isIPv6(address), exclusive: true }, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}
+
+function closeTcp(server: net.Server): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+export class DnsServer {
+  readonly engine: DnsEngine;
+  private readonly opts: DnsServerOptions;
+  private readonly log: pino.Logger | undefined;
+  private readonly udp: dgram.Socket[] = [];
+  private readonly tcp: net.Server[] = [];
+  private readonly connections = new Set<net.Socket>();
+  private port = 0;
+
+  constructor(opts: DnsServerOptions) {
+    this.opts = opts;
+    this.log = opts.logger;
+    this.engine = new DnsEngine(opts);
+  }
+
+  /** Build that zone's index and swap it in; its cached answers are dropped. Synchronous. */
+  loadZone(snapshot: ZoneSnapshot): void {
+    this.engine.loadZone(snapshot);
+  }
+
+  /** Stop answering for the zone at once (its names get REFUSED, or the enclosing zone's answers). */
+  removeZone(zoneId: number): void {
+    this.engine.removeZone(zoneId);
+  }
+
+  get ports(): { udp: number; tcp: number } {
+    return { udp: this.port, tcp: this.port };
+  }
+
+  async listen(addresses: string[], port: number): Promise<void> {
+    if (addresses.length === 0) throw new Error('no address to listen on for DNS');
+    try {
+      const [first, ...rest] = addresses;
+      this.port = await this.listenFirst(first, port);
+      for (const address of rest) await this.listenOn(address, this.port);
+    } catch (err) {
+      await this.close();
+      throw err;
+    }
+    this.log?.info({ addresses, port: this.port }, 'DNS listening on UDP and TCP');
+  }
+
+  /** The first address fixes the port: with port 0, UDP picks it and TCP must get the same one. */
+  private async listenFirst(address: string, port: number): Promise<number> {
+    for (let attempt = 1; ; attempt++) {
+      let sock: dgram.Socket;
+      try {
+        sock = await bindUdp(address, port);
+      } catch (err) {
+        throw bindError(err as NodeJS.ErrnoException, 'UDP', address, port);
+      }
+      const bound = sock.address().port;
+      const server = this.tcpServer();
+      try {
+        await bindTcp(server, address, bound);
+      } catch (err) {
+        sock.close();
+        const e = err as NodeJS.ErrnoException;
+        if (port === 0 && e.code === 'EADDRINUSE' && attempt < BIND_ATTEMPTS) continue;
+        throw bindError(e, 'TCP', address, bound);
+      }
+      this.attachUdp(sock);
+      this.tcp.push(server);
+      return bound;
+    }
+  }
+
+  private async listenOn(address: string, port: number): Promise<void> {
+    let sock: dgram.Socket;
+    try {
+      sock = await bindUdp(address, port);
+    } catch (err) {
+      throw bindError(err as NodeJS.ErrnoException, 'UDP', address, port);
+    }
+    this.attachUdp(sock);
+    const server = this.tcpServer();
+    try {
+      await bindTcp(server, address, port);
+    } catch (err) {
+      throw bindError(err as NodeJS.ErrnoException, 'TCP', address, port);
+    }
+    this.tcp.push(server);
+  }
+
+  private attachUdp(sock: dgram.Socket): void {
+    this.udp.push(sock);
+    sock.on('error', (err) => this.log?.warn({ err }, 'DNS UDP socket error'));
+    sock.on('message', (msg, rinfo) => {
+      let out: Buffer | null;
+      try {
+        out = this.engine.handle(msg, false);
+      } catch (err) {
+        this.log?.error({ err }, 'DNS query failed');
+        return;
+      }
+      if (out) sock.send(out, rinfo.port, rinfo.address);
+    });
+  }
+
+  private tcpServer(): net.Server {
+    const server = net.createServer((conn) => this.onConnection(conn));
+    server.maxConnections = this.opts.tcpMaxConnections;
+    server.on('error', (err) => this.log?.warn({ err }, 'DNS TCP server error'));
+    return server;
+  }
+
+  private onConnection(conn: net.Socket): void {
+    if (this.connections.size >= this.opts.tcpMaxConnections) {
+      conn.destroy();
+      return;
+    }
+    this.connections.add(conn);
+    conn.setNoDelay(true);
+    conn.setTimeout(this.opts.tcpIdleTimeout, () => conn.destroy());
+    conn.on('close', () => this.connections.delete(conn));
+    conn.on('error', () => conn.destroy());
+    let pending: Buffer = Buffer.alloc(0);
+    conn.on('data', (chunk: Buffer) => {
+      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+      // Every complete message is answered in the order received (RFC 7766 6.2.1.1 allows either order).
+      while (pending.length >= 2) {
+        const len = pending.readUInt16BE(0);
+        if (pending.length < 2 + len) break;
+        const msg = pending.subarray(2, 2 + len);
+        pending = pending.subarray(2 + len);
+        let out: Buffer | null;
+        try {
+          out = this.engine.handle(msg, true);
+        } catch (err) {
+          this.log?.error({ err }, 'DNS query failed');
+          out = null;
+        }
+        if (!out) continue;
+        const frame = Buffer.allocUnsafe(out.length + 2);
+        frame.writeUInt16BE(out.length, 0);
+        out.copy(frame, 2);
+        if (!conn.write(frame)) {
+          // The client reads slower than it asks: stop reading until it catches up.
+          conn.pause();
+          conn.once('drain', () => conn.resume());
+        }
+      }
+      if (pending.length > 0 && pending.buffer === chunk.buffer) pending = Buffer.from(pending);
+    });
+  }
+
+  async close(): Promise<void> {
+    for (const conn of this.connections) conn.destroy();
+    this.connections.clear();
+    const udp = this.udp.splice(0);
+    const tcp = this.tcp.splice(0);
+    await Promise.all([
+      ...udp.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))),
+      ...tcp.map(closeTcp),
+    ]);
+  }
+}

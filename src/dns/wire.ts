@@ -1,0 +1,350 @@
+// DNS wire format for an authoritative server: the query parser (header, question and OPT read in
+// place, every malformation classified) and the response writer (name compression, rollback for
+// truncation). Nothing here knows about zones.
+
+export const TYPE = {
+  A: 1,
+  NS: 2,
+  CNAME: 5,
+  SOA: 6,
+  HINFO: 13,
+  MX: 15,
+  TXT: 16,
+  AAAA: 28,
+  SRV: 33,
+  OPT: 41,
+  DS: 43,
+  TSIG: 250,
+  IXFR: 251,
+  AXFR: 252,
+  ANY: 255,
+  CAA: 257,
+} as const;
+
+export const CLASS_IN = 1;
+
+export const RCODE = {
+  NOERROR: 0,
+  FORMERR: 1,
+  SERVFAIL: 2,
+  NXDOMAIN: 3,
+  NOTIMP: 4,
+  REFUSED: 5,
+  /** Extended rcode (RFC 6891): upper 8 bits go into the OPT TTL. */
+  BADVERS: 16,
+} as const;
+
+export const OPCODE_QUERY = 0;
+export const OPCODE_NOTIFY = 4;
+
+export const FLAG_QR = 0x8000;
+export const FLAG_AA = 0x0400;
+export const FLAG_TC = 0x0200;
+export const FLAG_RD = 0x0100;
+export const FLAG_CD = 0x0010;
+
+export const HEADER_SIZE = 12;
+/** Size of an OPT RR without options: root name, type, class, TTL, RDLENGTH. */
+export const OPT_SIZE = 11;
+export const MAX_NAME_WIRE = 255;
+
+export interface Edns {
+  /** Requester's UDP payload size (already raised to 512 when smaller). */
+  payload: number;
+  version: number;
+  dnssecOk: boolean;
+}
+
+export interface Query {
+  id: number;
+  /** The raw flags word of the query. */
+  flags: number;
+  opcode: number;
+  /** Offset just past the question's name; the question ends 4 bytes later. */
+  qnameEnd: number;
+  /** Lower-cased wire bytes of the question name (latin1 string): the cache key's name part. */
+  nameKey: string;
+  qtype: number;
+  qclass: number;
+  edns: Edns | null;
+}
+
+export type Parsed =
+  | { kind: 'query'; query: Query }
+  /** Not worth an answer: shorter than a header, or a response (QR set). */
+  | { kind: 'drop' }
+  /** Answer with this rcode; `questionEnd` > 12 when the question could be read and is echoed. */
+  | { kind: 'error'; rcode: number; id: number; flags: number; questionEnd: number };
+
+const scratch = Buffer.alloc(MAX_NAME_WIRE);
+
+/**
+ * Read a name at `offset` that must not use compression (the question of a query).
+ * Returns the offset after it and fills `scratch` with the lower-cased wire form, or -1 when malformed.
+ */
+function readQuestionName(buf: Buffer, offset: number): { end: number; length: number } | null {
+  let pos = offset;
+  let out = 0;
+  for (;;) {
+    if (pos >= buf.length) return null;
+    const len = buf[pos];
+    if (len & 0xc0) return null; // compression pointers (or extended label types) have no place in a question
+    if (out + len + 1 > MAX_NAME_WIRE) return null;
+    if (pos + 1 + len > buf.length) return null;
+    scratch[out++] = len;
+    for (let i = 1; i <= len; i++) {
+      const b = buf[pos + i];
+      scratch[out++] = b >= 0x41 && b <= 0x5a ? b | 0x20 : b;
+    }
+    pos += len + 1;
+    if (len === 0) return { end: pos, length: out };
+  }
+}
+
+/** Skip a possibly compressed name; returns the offset after it, or -1 when malformed (bad pointer, loop, overrun). */
+export function skipName(buf: Buffer, offset: number): number {
+  let pos = offset;
+  let end = -1;
+  let total = 0;
+  for (let hops = 0; hops < 128; ) {
+    if (pos >= buf.length) return -1;
+    const len = buf[pos];
+    if ((len & 0xc0) === 0xc0) {
+      if (pos + 1 >= buf.length) return -1;
+      const target = ((len & 0x3f) << 8) | buf[pos + 1];
+      if (end < 0) end = pos + 2;
+      if (target >= pos) return -1; // pointers go backwards; anything else is a loop or garbage
+      pos = target;
+      hops++;
+      continue;
+    }
+    if (len & 0xc0) return -1;
+    total += len + 1;
+    if (total > MAX_NAME_WIRE) return -1;
+    if (pos + 1 + len > buf.length) return -1;
+    pos += len + 1;
+    if (len === 0) return end < 0 ? pos : end;
+  }
+  return -1;
+}
+
+/** Classify a datagram or TCP message. Never throws. */
+export function parseQuery(buf: Buffer): Parsed {
+  if (buf.length < HEADER_SIZE) return { kind: 'drop' };
+  const id = buf.readUInt16BE(0);
+  const flags = buf.readUInt16BE(2);
+  if (flags & FLAG_QR) return { kind: 'drop' };
+  const opcode = (flags >> 11) & 0xf;
+  const qdcount = buf.readUInt16BE(4);
+  const ancount = buf.readUInt16BE(6);
+  const nscount = buf.readUInt16BE(8);
+  const arcount = buf.readUInt16BE(10);
+  if (opcode !== OPCODE_QUERY && opcode !== OPCODE_NOTIFY) {
+    return { kind: 'error', rcode: RCODE.NOTIMP, id, flags, questionEnd: 0 };
+  }
+  if (qdcount !== 1) return { kind: 'error', rcode: RCODE.FORMERR, id, flags, questionEnd: 0 };
+  const name = readQuestionName(buf, HEADER_SIZE);
+  if (!name || name.end + 4 > buf.length) return { kind: 'error', rcode: RCODE.FORMERR, id, flags, questionEnd: 0 };
+  const qnameEnd = name.end;
+  const questionEnd = qnameEnd + 4;
+  const formerr: Parsed = { kind: 'error', rcode: RCODE.FORMERR, id, flags, questionEnd };
+  const qtype = buf.readUInt16BE(qnameEnd);
+  const qclass = buf.readUInt16BE(qnameEnd + 2);
+  // A NOTIFY carries the SOA in its answer section (RFC 1996); a QUERY carries nothing there.
+  if (opcode === OPCODE_QUERY && (ancount !== 0 || nscount !== 0)) return formerr;
+  let pos = questionEnd;
+  let edns: Edns | null = null;
+  const records = ancount + nscount + arcount;
+  for (let i = 0; i < records; i++) {
+    const nameStart = pos;
+    pos = skipName(buf, pos);
+    if (pos < 0 || pos + 10 > buf.length) return formerr;
+    const type = buf.readUInt16BE(pos);
+    const rrclass = buf.readUInt16BE(pos + 2);
+    const rdlength = buf.readUInt16BE(pos + 8);
+    const rdata = pos + 10;
+    if (rdata + rdlength > buf.length) return formerr;
+    if (type === TYPE.OPT) {
+      // One OPT, in the additional section, owned by the root (RFC 6891 6.1.1).
+      if (edns || i < ancount + nscount || buf[nameStart] !== 0) return formerr;
+      for (let o = rdata; o < rdata + rdlength; ) {
+        if (o + 4 > rdata + rdlength) return formerr;
+        o += 4 + buf.readUInt16BE(o + 2);
+        if (o > rdata + rdlength) return formerr;
+      }
+      edns = {
+        payload: Math.max(512, rrclass),
+        version: buf[pos + 5],
+        dnssecOk: (buf[pos + 6] & 0x80) !== 0,
+      };
+    }
+    pos = rdata + rdlength;
+  }
+  if (pos !== buf.length) return formerr; // trailing garbage
+  return {
+    kind: 'query',
+    query: {
+      id,
+      flags,
+      opcode,
+      qnameEnd,
+      nameKey: scratch.toString('latin1', 0, name.length),
+      qtype,
+      qclass,
+      edns,
+    },
+  };
+}
+
+/**
+ * The labels of a lower-cased wire name (as in `Query.nameKey`), in the dotted text form the index
+ * uses. Bytes that cannot appear in a stored name ('.', '\\', non-printable) are written as \DDD, so
+ * such a label can never be mistaken for two labels of a stored name.
+ */
+export function nameKeyLabels(nameKey: string): string[] {
+  const labels: string[] = [];
+  let pos = 0;
+  for (;;) {
+    const len = nameKey.charCodeAt(pos);
+    if (len === 0) return labels;
+    let label = nameKey.slice(pos + 1, pos + 1 + len);
+    if (/[^\x21-\x2d\x2f-\x5b\x5d-\x7e]/.test(label)) {
+      let escaped = '';
+      for (let i = 0; i < label.length; i++) {
+        const c = label.charCodeAt(i);
+        const plain = c > 0x20 && c < 0x7f && c !== 0x2e && c !== 0x5c;
+        escaped += plain ? label[i] : `\\${c.toString().padStart(3, '0')}`;
+      }
+      label = escaped;
+    }
+    labels.push(label);
+    pos += len + 1;
+  }
+}
+
+/** Bytes of one text label (undoing the \DDD escapes of nameKeyLabels). */
+function labelBytes(label: string): Buffer {
+  if (!label.includes('\\')) return Buffer.from(label, 'latin1');
+  const bytes: number[] = [];
+  for (let i = 0; i < label.length; i++) {
+    if (label[i] === '\\' && /^[0-9]{3}$/.test(label.slice(i + 1, i + 4))) {
+      bytes.push(Number(label.slice(i + 1, i + 4)));
+      i += 3;
+    } else bytes.push(label.charCodeAt(i));
+  }
+  return Buffer.from(bytes);
+}
+
+export interface Mark {
+  offset: number;
+  names: number;
+}
+
+/**
+ * A growable response buffer with RFC 1035 4.1.4 name compression. Names are dotted, lower-case,
+ * without the trailing dot ("" or "." is the root). `mark`/`rollback` undo whole RRsets for truncation.
+ */
+export class Writer {
+  buf: Buffer;
+  offset = 0;
+  private readonly table = new Map<string, number>();
+  private readonly added: string[] = [];
+
+  constructor(size = 4096) {
+    this.buf = Buffer.alloc(size);
+  }
+
+  private ensure(n: number): void {
+    if (this.offset + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.offset + n) size *= 2;
+    const next = Buffer.alloc(size);
+    this.buf.copy(next, 0, 0, this.offset);
+    this.buf = next;
+  }
+
+  u8(v: number): void {
+    this.ensure(1);
+    this.buf[this.offset++] = v;
+  }
+
+  u16(v: number): void {
+    this.ensure(2);
+    this.buf.writeUInt16BE(v, this.offset);
+    this.offset += 2;
+  }
+
+  u32(v: number): void {
+    this.ensure(4);
+    this.buf.writeUInt32BE(v >>> 0, this.offset);
+    this.offset += 4;
+  }
+
+  bytes(b: Buffer): void {
+    this.ensure(b.length);
+    b.copy(this.buf, this.offset);
+    this.offset += b.length;
+  }
+
+  /** Remember that the name with these labels starts at `offset` (and each suffix after it). */
+  register(labels: string[], offset: number, wireLengths: number[]): void {
+    let at = offset;
+    for (let i = 0; i < labels.length; i++) {
+      if (at >= 0x4000) return;
+      const key = labels.slice(i).join('.');
+      if (!this.table.has(key)) {
+        this.table.set(key, at);
+        this.added.push(key);
+      }
+      at += wireLengths[i] + 1;
+    }
+  }
+
+  name(dotted: string, compress = true): void {
+    if (dotted === '' || dotted === '.') {
+      this.u8(0);
+      return;
+    }
+    const labels = dotted.split('.');
+    for (let i = 0; i < labels.length; i++) {
+      const key = i === 0 ? dotted : labels.slice(i).join('.');
+      if (compress) {
+        const ptr = this.table.get(key);
+        if (ptr !== undefined) {
+          this.u16(0xc000 | ptr);
+          return;
+        }
+      }
+      // Names in RDATA that must not be compressed (SRV) are not offered as targets either.
+      if (compress && this.offset < 0x4000 && !this.table.has(key)) {
+        this.table.set(key, this.offset);
+        this.added.push(key);
+      }
+      const b = labelBytes(labels[i]);
+      this.u8(b.length);
+      this.bytes(b);
+    }
+    this.u8(0);
+  }
+
+  mark(): Mark {
+    return { offset: this.offset, names: this.added.length };
+  }
+
+  rollback(m: Mark): void {
+    this.offset = m.offset;
+    while (this.added.length > m.names) this.table.delete(this.added.pop()!);
+  }
+
+  result(): Buffer {
+    return Buffer.from(this.buf.subarray(0, this.offset));
+  }
+}
+
+/** Wire lengths of the labels of a lower-cased wire name key. */
+export function nameKeyLengths(nameKey: string): number[] {
+  const out: number[] = [];
+  for (let pos = 0; nameKey.charCodeAt(pos) !== 0; pos += nameKey.charCodeAt(pos) + 1)
+    out.push(nameKey.charCodeAt(pos));
+  return out;
+}
