@@ -5,7 +5,9 @@ import { isIPv6 } from 'node:net';
 import type { Logger } from 'pino';
 import { buildApp } from './api/app.js';
 import { type Config, databasePath } from './config.js';
+import { DnsServer } from './dns/server.js';
 import { Registry } from './metrics/registry.js';
+import { ListenError } from './model/errors.js';
 import { ALL_PERMISSIONS } from './store/auth.js';
 import { Store } from './store/store.js';
 import { zoneFileWriterFromConfig } from './zonefile/deploy.js';
@@ -13,10 +15,9 @@ import { zoneFileWriterFromConfig } from './zonefile/deploy.js';
 export interface RunningServer {
   store: Store;
   apiPort: number;
+  dnsPort: number;
   close(): Promise<void>;
 }
-
-export class ListenError extends Error {}
 
 /** Explain a failed bind in one line an operator can act on. */
 export function bindErrorMessage(
@@ -98,7 +99,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     const recordsGauge = metrics.gauge('vpsdns_records', 'Records in all zones (the implicit SOA and NS not counted)');
     zonesGauge.collect(() => zonesGauge.set(store.totals().zones));
     recordsGauge.collect(() => recordsGauge.set(store.totals().records));
-    const ready = { zonesLoaded: false, apiListening: false };
+    const ready = { zonesLoaded: false, dnsListening: false, apiListening: false };
     const readiness = () => {
       const checks = { store: store.db.open, ...ready };
       return { ready: Object.values(checks).every(Boolean), checks };
@@ -108,7 +109,24 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     const zoneFiles = zoneFileWriterFromConfig(store, config, logger);
     await zoneFiles.start();
     stops.push(() => zoneFiles.close());
+
+    // The DNS index follows every committed change synchronously, before the API answers (read-your-writes).
+    const dns = new DnsServer({ ...config, logger });
+    const loadStarted = performance.now();
+    for (const z of store.allZones()) {
+      const snapshot = store.snapshot(z.id);
+      if (snapshot) dns.loadZone(snapshot);
+    }
+    const loadMs = Math.round(performance.now() - loadStarted);
+    store.events.on('zoneChanged', (change) => {
+      const snapshot = change.deleted ? null : store.snapshot(change.zoneId);
+      if (snapshot) dns.loadZone(snapshot);
+      else dns.removeZone(change.zoneId);
+    });
     ready.zonesLoaded = true;
+    await dns.listen(config.listen, config.dnsPort);
+    stops.push(() => dns.close());
+    ready.dnsListening = true;
 
     const app = buildApp({ store, config, logger, metrics, readiness });
     await app.ready();
@@ -120,10 +138,17 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     // Commits made by the CLI on the same database reach the consumers too.
     store.watchExternalChanges();
     logger.info(
-      { listen: config.listen, apiPort: api.port, zones: store.allZones().length, data: config.data },
+      {
+        listen: config.listen,
+        apiPort: api.port,
+        dnsPort: dns.ports.udp,
+        ...store.totals(),
+        zoneLoadMs: loadMs,
+        data: config.data,
+      },
       'vpsdns started',
     );
-    return { store, apiPort: api.port, close: stopAll };
+    return { store, apiPort: api.port, dnsPort: dns.ports.udp, close: stopAll };
   } catch (err) {
     await stopAll();
     throw err;

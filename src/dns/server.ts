@@ -4,6 +4,7 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import type pino from 'pino';
+import { ListenError } from '../model/errors.js';
 import type { ZoneSnapshot } from '../store/store.js';
 import { DnsEngine } from './engine.js';
 
@@ -26,7 +27,7 @@ export interface DnsServerOptions {
 
 const BIND_ATTEMPTS = 8;
 
-function bindError(err: NodeJS.ErrnoException, proto: string, address: string, port: number): Error {
+function bindError(err: NodeJS.ErrnoException, proto: string, address: string, port: number): ListenError {
   const why =
     err.code === 'EADDRINUSE'
       ? 'the port is already in use'
@@ -36,7 +37,11 @@ function bindError(err: NodeJS.ErrnoException, proto: string, address: string, p
           ? 'the address is not on this machine'
           : err.message;
   const host = address.includes(':') ? `[${address}]` : address;
-  return new Error(`cannot listen for DNS on ${proto} ${host}:${port}: ${why}; choose another port with --dns-port`);
+  const error = new ListenError(
+    `cannot listen for DNS on ${proto} ${host}:${port}: ${why}; choose another port with --dns-port`,
+  );
+  error.cause = err;
+  return error;
 }
 
 function bindUdp(address: string, port: number): Promise<dgram.Socket> {
@@ -104,7 +109,16 @@ export class DnsServer {
     try {
       const [first, ...rest] = addresses;
       this.port = await this.listenFirst(first, port);
-      for (const address of rest) await this.listenOn(address, this.port);
+      for (const address of rest) {
+        try {
+          await this.listenOn(address, this.port);
+        } catch (err) {
+          // A host without IPv6 still serves IPv4 when both were asked for (the default).
+          const code = ((err as ListenError).cause as NodeJS.ErrnoException | undefined)?.code;
+          if (!net.isIPv6(address) || (code !== 'EAFNOSUPPORT' && code !== 'EADDRNOTAVAIL')) throw err;
+          this.log?.warn({ address }, 'IPv6 is not available on this host; DNS not listening there');
+        }
+      }
     } catch (err) {
       await this.close();
       throw err;

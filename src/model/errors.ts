@@ -29,3 +29,11 @@ export class NotFoundError extends ApiError {
     this.name = 'NotFoundError';
   }
 }
+
+/** An address or port that cannot be bound; the message says which and what to do. */
+export class ListenError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ListenError';
+  }
+}
