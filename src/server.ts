@@ -69,14 +69,17 @@ async function listenAll(
   return { servers, port: boundPort };
 }
 
-/** Print the first-start admin token once, so a new user can call the API at once. */
-function bootstrapAdmin(store: Store, config: Config): void {
-  if (store.auth.accountCount() > 0) return;
+/** On the first start, an admin account and a dns:* token, so a new user can call the API at once. */
+function bootstrapAdmin(store: Store): string | null {
+  if (store.auth.accountCount() > 0) return null;
   const admin = store.auth.createAccount('admin');
-  const { token } = store.auth.createToken(admin.id, [ALL_PERMISSIONS], 'initial admin token');
+  return store.auth.createToken(admin.id, [ALL_PERMISSIONS], 'initial admin token').token;
+}
+
+function printFirstToken(token: string, apiPort: number): void {
   process.stdout.write(
     `\nFirst start: created account "admin" with an API token (shown once, keep it):\n\n  ${token}\n\n` +
-      `Try: curl -H "Authorization: Bearer ${token}" http://127.0.0.1:${config.apiPort}/api/v1/dns-zones/\n\n`,
+      `Try: curl -H "Authorization: Bearer ${token}" http://127.0.0.1:${apiPort}/api/v1/dns-zones/\n\n`,
   );
 }
 
@@ -92,7 +95,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       maxZonesPerAccount: config.maxZonesPerAccount,
     });
     stops.push(() => store.close());
-    bootstrapAdmin(store, config);
+    const firstToken = bootstrapAdmin(store);
 
     const metrics = new Registry();
     const zonesGauge = metrics.gauge('vpsdns_zones', 'Hosted zones');
@@ -135,6 +138,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     stops.push(() => Promise.all(api.servers.map((s) => new Promise((r) => s.close(r)))));
     ready.apiListening = true;
 
+    if (firstToken) printFirstToken(firstToken, api.port);
     // Commits made by the CLI on the same database reach the consumers too.
     store.watchExternalChanges();
     logger.info(
