@@ -1,0 +1,117 @@
+// Response rate limiting over UDP, in the manner of BIND, NSD and Knot RRL: identical responses
+// (same kind, same name or zone) to one client network (/24 for IPv4, /56 for IPv6) are allowed
+// `ratePerSecond` per second; past that they are dropped, except every `slip`th one, which goes out
+// truncated (TC set, no records) so a real client retries over TCP, where no limit applies.
+// Memory is bounded: at most `maxBuckets` buckets, the idle ones swept first.
+import { isIPv6 } from 'node:net';
+
+export type RrlDecision = 'send' | 'drop' | 'slip';
+
+export interface RrlOptions {
+  /** Responses per second per (client network, response); 0 turns RRL off. */
+  ratePerSecond: number;
+  /** Every Nth limited response is sent truncated instead of dropped; 0 = drop all, 1 = truncate all. */
+  slip: number;
+  /** Bucket table size. */
+  maxBuckets?: number;
+  /** Clock in milliseconds (tests). */
+  now?: () => number;
+}
+
+interface Bucket {
+  /** Credit in responses; refills at ratePerSecond up to ratePerSecond (a one-second window, like BIND). */
+  credit: number;
+  updated: number;
+  limitedCount: number;
+}
+
+/** The client network an address belongs to: /24 for IPv4, /56 for IPv6 (the first 7 bytes). */
+export function clientNetwork(address: string): string {
+  if (!isIPv6(address)) {
+    const last = address.lastIndexOf('.');
+    return last < 0 ? address : address.slice(0, last);
+  }
+  if (address.startsWith('::ffff:') && address.includes('.')) return clientNetwork(address.slice(7));
+  // Expand just enough to take the first three and a half groups (56 bits).
+  const [head, tail] = address.includes('::') ? address.split('::') : [address, ''];
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  const groups = [...h, ...Array(8 - h.length - t.length).fill('0'), ...t].map((g) => g.padStart(4, '0'));
+  return `${groups.slice(0, 3).join(':')}:${groups[3].slice(0, 2)}`;
+}
+
+export class ResponseRateLimiter {
+  private readonly buckets = new Map<string, Bucket>();
+  private readonly maxBuckets: number;
+  private readonly now: () => number;
+  /** Counters for metrics. */
+  readonly stats = { dropped: 0, slipped: 0 };
+
+  constructor(private readonly opts: RrlOptions) {
+    this.maxBuckets = opts.maxBuckets ?? 100_000;
+    this.now = opts.now ?? (() => performance.now());
+  }
+
+  get enabled(): boolean {
+    return this.opts.ratePerSecond > 0;
+  }
+
+  /**
+   * Decide for one UDP response. `responseKey` names the response the way RRL groups them:
+   * e.g. `A www.example.com` for answers, `NX example.com` for NXDOMAIN under a zone, `ERR` for errors.
+   */
+  decide(clientAddress: string, responseKey: string): RrlDecision {
+    if (!this.enabled) return 'send';
+    const t = this.now();
+    const key = `${clientNetwork(clientAddress)}|${responseKey}`;
+    let b = this.buckets.get(key);
+    const rate = this.opts.ratePerSecond;
+    if (!b) {
+      if (this.buckets.size >= this.maxBuckets) this.sweep(t);
+      b = { credit: rate, updated: t, limitedCount: 0 };
+      this.buckets.set(key, b);
+    } else {
+      b.credit = Math.min(rate, b.credit + ((t - b.updated) / 1000) * rate);
+      b.updated = t;
+    }
+    if (b.credit >= 1) {
+      b.credit -= 1;
+      return 'send';
+    }
+    b.limitedCount++;
+    if (this.opts.slip > 0 && b.limitedCount % this.opts.slip === 0) {
+      this.stats.slipped++;
+      return 'slip';
+    }
+    this.stats.dropped++;
+    return 'drop';
+  }
+
+  /** Drop buckets that have refilled (they hold no state worth keeping); if still full, the oldest tenth. */
+  private sweep(t: number): void {
+    for (const [key, b] of this.buckets) if (t - b.updated >= 1000) this.buckets.delete(key);
+    if (this.buckets.size < this.maxBuckets) return;
+    let n = Math.ceil(this.maxBuckets / 10);
+    for (const key of this.buckets.keys()) {
+      if (n-- <= 0) break;
+      this.buckets.delete(key);
+    }
+  }
+
+  get size(): number {
+    return this.buckets.size;
+  }
+}
+
+/**
+ * A truncated copy of a response for slipping: the header (TC set, counts zeroed but the question)
+ * and the question section, which ends at `questionEnd`.
+ */
+export function truncatedResponse(response: Buffer, questionEnd: number): Buffer {
+  const out = Buffer.from(response.subarray(0, questionEnd));
+  out[2] |= 0x02; // TC
+  out.writeUInt16BE(0, 6);
+  out.writeUInt16BE(0, 8);
+  out.writeUInt16BE(0, 10);
+  return out;
+}
