@@ -34,7 +34,10 @@ describe('response rate limiting', () => {
   });
 
   it('a slipped response is the header with TC and the question only', () => {
-    const response = Buffer.from('abcd8400000100010000000003777777076578616d706c6503636f6d0000010001c00c000100010000003c0004c0000201', 'hex');
+    const response = Buffer.from(
+      'abcd8400000100010000000003777777076578616d706c6503636f6d0000010001c00c000100010000003c0004c0000201',
+      'hex',
+    );
     const questionEnd = 12 + 17 + 4;
     const slipped = truncatedResponse(response, questionEnd);
     expect(slipped.length).toBe(questionEnd);
