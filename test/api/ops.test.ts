@@ -87,3 +87,40 @@ describe('rate limits', () => {
     expect([401, 429]).toContain(res.status);
   });
 });
+
+describe('caps on zones per account and records per zone', () => {
+  let srv: TestServer;
+  beforeAll(async () => {
+    srv = await startTestServer(['--max-zones-per-account', '2', '--max-records-per-zone', '3']);
+  });
+  afterAll(() => srv.close());
+
+  it('refuses the zone and the record past the cap with a 400 and a clear detail', async () => {
+    const token = srv.token();
+    const z1 = await srv.request('POST', '/api/v1/dns-zones/', { token, body: { domain: 'cap1.example' } });
+    await srv.request('POST', '/api/v1/dns-zones/', { token, body: { domain: 'cap2.example' } });
+    const third = await srv.request('POST', '/api/v1/dns-zones/', { token, body: { domain: 'cap3.example' } });
+    expect(third.status).toBe(400);
+    expect(third.body.detail).toContain('maximum of 2 zones');
+    for (let i = 0; i < 3; i++) {
+      const ok = await srv.request('POST', `/api/v1/dns-zones/${z1.body.uuid}/records/`, {
+        token,
+        body: { record_type: 'A', name: `r${i}`, value: '192.0.2.1' },
+      });
+      expect(ok.status).toBe(201);
+    }
+    const over = await srv.request('POST', `/api/v1/dns-zones/${z1.body.uuid}/records/`, {
+      token,
+      body: { record_type: 'A', name: 'r3', value: '192.0.2.1' },
+    });
+    expect(over.status).toBe(400);
+    expect(over.body).toMatchObject({ error_code: 'validation_error', field: null });
+    expect(over.body.detail).toContain('maximum of 3 records');
+    const imported = await srv.request('POST', `/api/v1/dns-zones/${z1.body.uuid}/import/`, {
+      token,
+      body: 'x A 192.0.2.9\n',
+      headers: { 'content-type': 'text/dns' },
+    });
+    expect(imported.status).toBe(400);
+  });
+});
