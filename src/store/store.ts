@@ -90,6 +90,8 @@ function toStored(r: RecordRow): StoredRecord {
 }
 
 export interface StoreOptions {
+  /** Open an existing database for reading only (worker threads and processes): no migrations, no writes. */
+  readonly?: boolean;
   /** Records allowed in one zone (0 = no cap). */
   maxRecordsPerZone?: number;
   /** Zones allowed per account (0 = no cap). */
@@ -101,22 +103,26 @@ export class Store {
   readonly auth: AuthStore;
   readonly events = new EventEmitter<{ zoneChanged: [ZoneChange] }>();
   private readonly stmts;
-  private readonly opts: Required<StoreOptions>;
+  private readonly opts: Required<Omit<StoreOptions, 'readonly'>>;
   private knownSerials = new Map<number, { domain: string; serial: number }>();
   private lastDataVersion = 0;
   private watchTimer: NodeJS.Timeout | null = null;
 
   constructor(path: string, opts: StoreOptions = {}) {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    this.db = new Database(path);
-    this.db.pragma('journal_mode = WAL');
-    // NORMAL in WAL mode: a commit survives the process being killed; FULL would also survive power loss.
-    this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('foreign_keys = ON');
+    if (opts.readonly) {
+      this.db = new Database(path, { readonly: true, fileMustExist: true });
+    } else {
+      if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+      this.db = new Database(path);
+      this.db.pragma('journal_mode = WAL');
+      // NORMAL in WAL mode: a commit survives the process being killed; FULL would also survive power loss.
+      this.db.pragma('synchronous = NORMAL');
+      this.db.pragma('foreign_keys = ON');
+      migrate(this.db);
+    }
     // The CLI may write while the server runs: wait for the other writer instead of failing.
     this.db.pragma('busy_timeout = 5000');
-    migrate(this.db);
-    this.opts = { maxRecordsPerZone: 0, maxZonesPerAccount: 0, ...opts };
+    this.opts = { maxRecordsPerZone: opts.maxRecordsPerZone ?? 0, maxZonesPerAccount: opts.maxZonesPerAccount ?? 0 };
     this.auth = new AuthStore(this.db);
     const db = this.db;
     this.stmts = {

@@ -5,11 +5,13 @@
 // optional hook command (`--on-zone-change "rndc reload %z"`) runs after each change, never blocking,
 // its failures logged and retried with back-off.
 import { spawn } from 'node:child_process';
-import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { mkdir, readdir, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { Store, ZoneChange } from '../store/store.js';
-import { renderZone, type SoaSettings } from './render.js';
+import { readOrNull, writeFileAtomic } from './atomic.js';
+import type { SoaSettings } from './render.js';
+import { ZoneRenderer } from './renderer.js';
 
 export interface ZoneFileWriterOptions {
   store: Store;
@@ -64,46 +66,6 @@ interface HookState {
   retry: NodeJS.Timeout | null;
 }
 
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-let tmpCounter = 0;
-
-/** Replace `path` with `text` so that a reader sees the old or the new file, whole, even after a crash. */
-export async function writeFileAtomic(path: string, text: string, dir: string): Promise<void> {
-  const base = path.slice(dir.length + 1);
-  const tmp = join(dir, `.${base}.${process.pid}.${++tmpCounter}.tmp`);
-  try {
-    const fh = await open(tmp, 'w', 0o644);
-    try {
-      await fh.writeFile(text);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, path);
-  } catch (err) {
-    await unlink(tmp).catch(() => {});
-    throw err;
-  }
-  await fsyncDir(dir);
-}
-
-async function readOrNull(path: string): Promise<string | null> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
-}
-
 export class ZoneFileWriter {
   readonly zoneDir: string;
   readonly confPath: string;
@@ -127,6 +89,7 @@ export class ZoneFileWriter {
   private started = false;
   private closed = false;
   private readonly listener = (change: ZoneChange) => this.schedule(change.domain);
+  private readonly renderer: ZoneRenderer;
 
   constructor(opts: ZoneFileWriterOptions) {
     this.store = opts.store;
@@ -141,6 +104,7 @@ export class ZoneFileWriter {
     this.hookRetries = opts.hookRetries ?? 4;
     this.hookBackoffMs = opts.hookBackoffMs ?? 1000;
     this.hookTimeoutMs = opts.hookTimeoutMs ?? 30000;
+    this.renderer = new ZoneRenderer(this.store.db.name, this.soa);
   }
 
   fileOf(domain: string): string {
@@ -206,6 +170,7 @@ export class ZoneFileWriter {
     this.closed = true;
     for (const h of this.hooks.values()) if (h.retry) clearTimeout(h.retry);
     this.hooks.clear();
+    await this.renderer.close();
   }
 
   private schedule(domain: string): void {
@@ -247,19 +212,16 @@ export class ZoneFileWriter {
   /** Make the file (and the conf stanza) of `domain` match the store now. */
   private async sync(domain: string, updateConf: boolean): Promise<void> {
     const path = this.fileOf(domain);
-    const row = this.store.getZoneByDomain(domain);
-    const snap = row ? this.store.snapshot(row.id) : null;
-    if (snap) {
-      const text = renderZone(snap, this.soa);
-      const old = await readOrNull(path);
-      if (old !== text) await writeFileAtomic(path, text, this.zoneDir);
+    // Reading and rendering the zone happen in the worker thread; it writes the file if it changed.
+    const result = await this.renderer.render(domain, path, this.zoneDir);
+    if (result.status !== 'gone') {
       const isNew = !this.inConf.has(domain);
       this.inConf.add(domain);
       // The file exists before the conf names it.
       if (updateConf && isNew) await this.writeConf();
-      if (old !== text) {
-        this.log.debug({ zone: domain, serial: snap.serial }, 'zone file written');
-        this.runHook(domain, old === null ? 'created' : 'updated');
+      if (result.status !== 'unchanged') {
+        this.log.debug({ zone: domain, serial: result.serial }, 'zone file written');
+        this.runHook(domain, result.status === 'created' ? 'created' : 'updated');
       }
     } else {
       const wasInConf = this.inConf.delete(domain);
