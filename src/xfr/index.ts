@@ -30,6 +30,7 @@ export function transferHandler(
   findZone: (name: string) => ZoneIndex | null,
   journal: JournalSource,
   logger?: pino.Logger,
+  now?: () => number,
 ): TransferHandler {
   return new TransferResponder({
     findZone,
@@ -41,6 +42,7 @@ export function transferHandler(
     nameservers: config.nameservers,
     ednsPayload: config.ednsPayload,
     logger: logger?.child({ component: 'xfr' }),
+    now,
   }).handler;
 }
 
