@@ -83,7 +83,7 @@ describe('NOTIFY sender', () => {
     expect(r).toMatchObject({ zone: 'example.com', serial: 2026010105, rcode: 0, tries: 1 });
     expect(sec.got).toHaveLength(1);
     const d = decode(sec.got[0]);
-    expect(d.opcode).toBe('NOTIFY');
+    expect((d as { opcode?: string }).opcode).toBe('NOTIFY');
     expect(d.flags! & 0x8400).toBe(0x0400); // AA, not QR
     expect(d.questions).toEqual([{ name: 'example.com', type: 'SOA', class: 'IN' }]);
     expect(d.answers?.[0]).toMatchObject({ type: 'SOA', data: { serial: 2026010105, mname: 'ns1.vps.org' } });

@@ -180,7 +180,7 @@ describe('AXFR and IXFR', () => {
   test('NOTIFY from someone not in --notify-allow: REFUSED', async () => {
     const r = await udpExchange(fx.port, xfrQuery({ type: 'SOA', opcode: 'NOTIFY' }));
     expect(rcodeOf(r)).toBe('REFUSED');
-    expect(decode(r).opcode).toBe('NOTIFY');
+    expect((decode(r) as { opcode?: string }).opcode).toBe('NOTIFY');
   });
 });
 
