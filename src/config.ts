@@ -5,6 +5,7 @@ import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { normalizeHostname } from './model/names.js';
+import { parseAclEntry, parseNotifyTarget, parseTsigKey } from './xfr/config.js';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const list = (s: string) =>
@@ -22,52 +23,89 @@ const hostnameList = z.string().transform((s, ctx) => {
   }
 });
 
-export const configSchema = z.object({
-  data: z.string().min(1).default('./data'),
-  listen: z
-    .string()
-    .default('0.0.0.0,::')
-    .transform(list)
-    .refine((a) => a.length > 0 && a.every((x) => isIP(x) !== 0), 'must be a comma list of IP addresses'),
-  apiPort: port.default(8080),
-  dnsPort: port.default(53),
-  nameservers: hostnameList
-    .default(['ns1.vps.org', 'ns2.vps.org'])
-    .refine((a) => a.length > 0, 'needs at least one name'),
-  hostmaster: z
-    .string()
-    .default('hostmaster.vps.org')
-    .transform((s, ctx) => {
-      try {
-        return normalizeHostname(s.replace('@', '.'), 'hostmaster');
-      } catch (err) {
-        ctx.addIssue({ code: 'custom', message: (err as Error).message });
-        return z.NEVER;
+/** A comma list whose items `parse` turns into values (it throws with a message for a bad one). */
+function parsedList<T>(parse: (item: string) => T) {
+  return z.string().transform((s, ctx) => {
+    try {
+      return list(s).map(parse);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      return z.NEVER;
+    }
+  });
+}
+
+export const configSchema = z
+  .object({
+    data: z.string().min(1).default('./data'),
+    listen: z
+      .string()
+      .default('0.0.0.0,::')
+      .transform(list)
+      .refine((a) => a.length > 0 && a.every((x) => isIP(x) !== 0), 'must be a comma list of IP addresses'),
+    apiPort: port.default(8080),
+    dnsPort: port.default(53),
+    nameservers: hostnameList
+      .default(['ns1.vps.org', 'ns2.vps.org'])
+      .refine((a) => a.length > 0, 'needs at least one name'),
+    hostmaster: z
+      .string()
+      .default('hostmaster.vps.org')
+      .transform((s, ctx) => {
+        try {
+          return normalizeHostname(s.replace('@', '.'), 'hostmaster');
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', message: (err as Error).message });
+          return z.NEVER;
+        }
+      }),
+    minTtl: z.coerce.number().int().min(0).max(86400).default(60),
+    soaTtl: z.coerce.number().int().min(0).max(2147483647).default(3600),
+    soaRefresh: z.coerce.number().int().min(1).max(2147483647).default(10800),
+    soaRetry: z.coerce.number().int().min(1).max(2147483647).default(3600),
+    soaExpire: z.coerce.number().int().min(1).max(2147483647).default(1209600),
+    soaMinimum: z.coerce.number().int().min(0).max(86400).default(300),
+    ednsPayload: z.coerce.number().int().min(512).max(65535).default(1232),
+    tcpIdleTimeout: z.coerce.number().int().min(100).max(600000).default(10000),
+    tcpMaxConnections: z.coerce.number().int().min(1).max(100000).default(1000),
+    maxRecordsPerZone: z.coerce.number().int().min(0).default(0),
+    maxZonesPerAccount: z.coerce.number().int().min(0).default(0),
+    apiRateLimit: z.coerce.number().min(0).default(100),
+    apiRateBurst: z.coerce.number().int().min(1).default(200),
+    authFailLimit: z.coerce.number().int().min(0).default(30),
+    metricsAuth: z
+      .enum(['true', 'false', '1', '0', 'yes', 'no'])
+      .default('false')
+      .transform((v) => v === 'true' || v === '1' || v === 'yes'),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** Directory of the generated BIND9 zone files; absent means `<data>/zones` (see zoneDirOf in src/zonefile). */
+    zoneDir: z.string().min(1).optional(),
+    onZoneChange: z.string().min(1).optional(),
+    // Zone transfers (src/xfr): who may transfer, whom to NOTIFY, TSIG keys, journal pruning.
+    xfrAllow: parsedList(parseAclEntry).default([]),
+    notify: parsedList(parseNotifyTarget).default([]),
+    notifyAllow: parsedList(parseAclEntry).default([]),
+    notifyRetries: z.coerce.number().int().min(1).max(100).default(10),
+    tsigKey: parsedList(parseTsigKey).default([]),
+    tsigFudge: z.coerce.number().int().min(0).max(65535).default(300),
+    journalMaxChanges: z.coerce.number().int().min(0).default(100000),
+    journalMaxAge: z.coerce.number().int().min(0).default(1209600),
+  })
+  // Every key named by --xfr-allow, --notify-allow or --notify must be defined by --tsig-key.
+  .superRefine((c, ctx) => {
+    const keys = new Set(c.tsigKey.map((k) => k.name));
+    for (const field of ['xfrAllow', 'notifyAllow', 'notify'] as const) {
+      for (const entry of c[field]) {
+        if (entry.key !== null && !keys.has(entry.key)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [field],
+            message: `TSIG key "${entry.key}" is not defined by --tsig-key`,
+          });
+        }
       }
-    }),
-  minTtl: z.coerce.number().int().min(0).max(86400).default(60),
-  soaTtl: z.coerce.number().int().min(0).max(2147483647).default(3600),
-  soaRefresh: z.coerce.number().int().min(1).max(2147483647).default(10800),
-  soaRetry: z.coerce.number().int().min(1).max(2147483647).default(3600),
-  soaExpire: z.coerce.number().int().min(1).max(2147483647).default(1209600),
-  soaMinimum: z.coerce.number().int().min(0).max(86400).default(300),
-  ednsPayload: z.coerce.number().int().min(512).max(65535).default(1232),
-  tcpIdleTimeout: z.coerce.number().int().min(100).max(600000).default(10000),
-  tcpMaxConnections: z.coerce.number().int().min(1).max(100000).default(1000),
-  maxRecordsPerZone: z.coerce.number().int().min(0).default(0),
-  maxZonesPerAccount: z.coerce.number().int().min(0).default(0),
-  apiRateLimit: z.coerce.number().min(0).default(100),
-  apiRateBurst: z.coerce.number().int().min(1).default(200),
-  authFailLimit: z.coerce.number().int().min(0).default(30),
-  metricsAuth: z
-    .enum(['true', 'false', '1', '0', 'yes', 'no'])
-    .default('false')
-    .transform((v) => v === 'true' || v === '1' || v === 'yes'),
-  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  /** Directory of the generated BIND9 zone files; absent means `<data>/zones` (see zoneDirOf in src/zonefile). */
-  zoneDir: z.string().min(1).optional(),
-  onZoneChange: z.string().min(1).optional(),
-});
+    }
+  });
 
 export type Config = z.infer<typeof configSchema>;
 type Key = keyof z.input<typeof configSchema>;
@@ -105,6 +143,14 @@ const HELP: Record<Key, string> = {
   logLevel: 'fatal, error, warn, info, debug, trace or silent',
   zoneDir: 'directory of the generated BIND9 zone files (default <data>/zones)',
   onZoneChange: 'command run after a zone file is written; %z is the zone name (e.g. "rndc reload %z")',
+  xfrAllow: 'who may AXFR/IXFR: comma list of addresses, CIDRs, TSIG key names, KEY@CIDR (default nobody)',
+  notify: 'secondaries sent NOTIFY after every change: comma list of ADDR[:PORT][@KEY], [IPv6]:PORT[@KEY]',
+  notifyAllow: 'who may send us NOTIFY (answered, nothing pulled): addresses, CIDRs, key names (default nobody)',
+  notifyRetries: 'NOTIFY sends per change and secondary before giving up (back-off 1 s doubling to 60 s)',
+  tsigKey: 'TSIG keys: comma list of name:algorithm:base64secret (hmac-sha256, -sha512, -sha1, -md5 ...)',
+  tsigFudge: 'seconds of clock difference a TSIG signature may have (RFC 8945 fudge)',
+  journalMaxChanges: 'IXFR journal: most changed records kept per zone (0 = no limit); older serials get AXFR',
+  journalMaxAge: 'IXFR journal: seconds a change is kept (0 = forever)',
 };
 
 const kebab = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);

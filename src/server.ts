@@ -10,6 +10,7 @@ import { Registry } from './metrics/registry.js';
 import { ListenError } from './model/errors.js';
 import { ALL_PERMISSIONS } from './store/auth.js';
 import { Store } from './store/store.js';
+import { startTransfers } from './xfr/index.js';
 import { zoneFileWriterFromConfig } from './zonefile/deploy.js';
 
 export interface RunningServer {
@@ -127,6 +128,9 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       else dns.removeZone(change.zoneId);
     });
     ready.zonesLoaded = true;
+    // Zone transfers (src/xfr): AXFR/IXFR/NOTIFY handed over by the listeners, NOTIFY sent after changes.
+    const transfers = startTransfers(config, store, dns, logger);
+    stops.push(() => transfers.close());
     await dns.listen(config.listen, config.dnsPort);
     stops.push(() => dns.close());
     ready.dnsListening = true;

@@ -83,6 +83,8 @@ export class DnsServer {
   private readonly tcp: net.Server[] = [];
   private readonly connections = new Set<net.Socket>();
   private port = 0;
+  /** xfr hook: sees every message first; AXFR/IXFR/NOTIFY get their responses here, anything else null (src/xfr). */
+  transfer: ((msg: Buffer, remote: string, tcp: boolean) => Buffer[] | null) | null = null;
 
   constructor(opts: DnsServerOptions) {
     this.opts = opts;
@@ -174,6 +176,12 @@ export class DnsServer {
     sock.on('message', (msg, rinfo) => {
       let out: Buffer | null;
       try {
+        // xfr hook (UDP): IXFR/NOTIFY answered by src/xfr.
+        const xfr = this.transfer?.(msg, rinfo.address, false);
+        if (xfr) {
+          for (const m of xfr) sock.send(m, rinfo.port, rinfo.address);
+          return;
+        }
         out = this.engine.handle(msg, false);
       } catch (err) {
         this.log?.error({ err }, 'DNS query failed');
@@ -211,6 +219,17 @@ export class DnsServer {
         pending = pending.subarray(2 + len);
         let out: Buffer | null;
         try {
+          // xfr hook (TCP): AXFR/IXFR/NOTIFY answered by src/xfr, every message framed in order.
+          const xfr = this.transfer?.(msg, conn.remoteAddress ?? '', true);
+          if (xfr) {
+            for (const m of xfr) {
+              const f = Buffer.allocUnsafe(m.length + 2);
+              f.writeUInt16BE(m.length, 0);
+              m.copy(f, 2);
+              conn.write(f);
+            }
+            continue;
+          }
           out = this.engine.handle(msg, true);
         } catch (err) {
           this.log?.error({ err }, 'DNS query failed');
