@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { buildApp } from './api/app.js';
 import { type Config, databasePath } from './config.js';
 import { DnsServer } from './dns/server.js';
-import { Registry } from './metrics/registry.js';
+import { counterFromStats, Registry } from './metrics/registry.js';
 import { ListenError } from './model/errors.js';
 import { ALL_PERMISSIONS } from './store/auth.js';
 import { Store } from './store/store.js';
@@ -113,6 +113,13 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     const zoneFiles = zoneFileWriterFromConfig(store, config, logger);
     await zoneFiles.start();
     stops.push(() => zoneFiles.close());
+    counterFromStats(
+      metrics,
+      'vpsdns_zonefile_events_total',
+      'Zone file writes, skips, removals, failures and hook runs',
+      'event',
+      zoneFiles.stats,
+    );
 
     // The DNS index follows every committed change synchronously, before the API answers (read-your-writes).
     const dns = new DnsServer({ ...config, logger });
@@ -131,6 +138,20 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     // Zone transfers (src/xfr): AXFR/IXFR/NOTIFY handed over by the listeners, NOTIFY sent after changes.
     const transfers = startTransfers(config, store, dns, logger);
     stops.push(() => transfers.close());
+    counterFromStats(
+      metrics,
+      'vpsdns_xfr_requests_total',
+      'Zone transfer requests, refusals and NOTIFYs received',
+      'kind',
+      transfers.responder.stats,
+    );
+    counterFromStats(
+      metrics,
+      'vpsdns_notify_sent_total',
+      'NOTIFY messages sent and their outcomes',
+      'outcome',
+      transfers.notifier.stats,
+    );
     await dns.listen(config.listen, config.dnsPort);
     stops.push(() => dns.close());
     ready.dnsListening = true;

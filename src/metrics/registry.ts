@@ -25,8 +25,17 @@ abstract class Metric {
 
 export class Counter extends Metric {
   private readonly values = new Map<string, number>();
+  private collector: (() => void) | null = null;
   constructor(name: string, help: string) {
     super(name, help, 'counter');
+  }
+  /** For totals another component counts: copy them in when scraped. */
+  collect(fn: () => void): this {
+    this.collector = fn;
+    return this;
+  }
+  set(value: number, labels: Labels = {}): void {
+    this.values.set(labelKey(labels), value);
   }
   inc(labels: Labels = {}, by = 1): void {
     const key = labelKey(labels);
@@ -36,10 +45,25 @@ export class Counter extends Metric {
     return this.values.get(labelKey(labels)) ?? 0;
   }
   render(): string[] {
+    this.collector?.();
     const lines = this.header();
     for (const [key, v] of this.values) lines.push(`${this.name}${key ? `{${key}}` : ''} ${v}`);
     return lines;
   }
+}
+
+/** Expose a component's plain counters object as one labelled Prometheus counter. */
+export function counterFromStats(
+  registry: Registry,
+  name: string,
+  help: string,
+  label: string,
+  stats: Record<string, number>,
+): Counter {
+  const counter = registry.counter(name, help);
+  return counter.collect(() => {
+    for (const [key, value] of Object.entries(stats)) counter.set(value, { [label]: key });
+  });
 }
 
 export class Gauge extends Metric {

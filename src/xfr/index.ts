@@ -22,16 +22,16 @@ export function zoneFinder(dns: DnsServer): (name: string) => ZoneIndex | null {
 }
 
 /**
- * The handler for DnsServer.transfer. In a process without the Store (a DNS worker), pass a
- * `new JournalReader(databasePath(config.data))` as the journal.
+ * The responder whose `handler` goes into DnsServer.transfer. In a process without the Store (a DNS
+ * worker), pass a `new JournalReader(databasePath(config.data))` as the journal.
  */
-export function transferHandler(
+export function transferResponder(
   config: Config,
   findZone: (name: string) => ZoneIndex | null,
   journal: JournalSource,
   logger?: pino.Logger,
   now?: () => number,
-): TransferHandler {
+): TransferResponder {
   return new TransferResponder({
     findZone,
     journal,
@@ -43,10 +43,16 @@ export function transferHandler(
     ednsPayload: config.ednsPayload,
     logger: logger?.child({ component: 'xfr' }),
     now,
-  }).handler;
+  });
+}
+
+/** The handler alone (see transferResponder). */
+export function transferHandler(...args: Parameters<typeof transferResponder>): TransferHandler {
+  return transferResponder(...args).handler;
 }
 
 export interface Transfers {
+  responder: TransferResponder;
   notifier: NotifySender;
   close(): void;
 }
@@ -54,7 +60,8 @@ export interface Transfers {
 /** In the store's process: answer transfers on `dns`, NOTIFY the secondaries and prune the journal on changes. */
 export function startTransfers(config: Config, store: Store, dns: DnsServer, logger: pino.Logger): Transfers {
   const log = logger.child({ component: 'xfr' });
-  dns.transfer = transferHandler(config, zoneFinder(dns), store, logger);
+  const responder = transferResponder(config, zoneFinder(dns), store, logger);
+  dns.transfer = responder.handler;
   const notifier = new NotifySender({
     targets: config.notify,
     keys: keyRing(config.tsigKey),
@@ -77,6 +84,7 @@ export function startTransfers(config: Config, store: Store, dns: DnsServer, log
   store.events.on('zoneChanged', onChange);
   if (config.notify.length > 0) log.info({ targets: config.notify.map((t) => t.text) }, 'NOTIFY targets');
   return {
+    responder,
     notifier,
     close() {
       store.events.off('zoneChanged', onChange);

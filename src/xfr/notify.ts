@@ -123,6 +123,9 @@ export class NotifySender {
     return bytes;
   }
 
+  /** Counters for /metrics. */
+  readonly stats = { sent: 0, acknowledged: 0, errors: 0, unanswered: 0 };
+
   private send(k: string): void {
     const p = this.pending.get(k);
     if (!p || this.closed) return;
@@ -133,6 +136,7 @@ export class NotifySender {
         'NOTIFY unanswered',
       );
       this.pending.delete(k);
+      this.stats.unanswered++;
       this.onResult?.({ target: p.target.text, zone: p.zone, serial: p.serial, rcode: null, tries: p.tries });
       return;
     }
@@ -145,6 +149,7 @@ export class NotifySender {
       bytes = signed.bytes;
       p.mac = signed.mac;
     }
+    this.stats.sent++;
     this.socket(p.target.address).send(bytes, p.target.port, p.target.address, (err) => {
       if (err) this.o.logger?.warn({ err, target: p.target.text }, 'NOTIFY send failed');
     });
@@ -167,8 +172,13 @@ export class NotifySender {
       if (p.timer) clearTimeout(p.timer);
       this.pending.delete(k);
       const log = { target: p.target.text, zone: p.zone, serial: p.serial, rcode, tries: p.tries };
-      if (rcode === 0) this.o.logger?.info(log, 'NOTIFY acknowledged');
-      else this.o.logger?.warn(log, 'NOTIFY answered with an error');
+      if (rcode === 0) {
+        this.stats.acknowledged++;
+        this.o.logger?.info(log, 'NOTIFY acknowledged');
+      } else {
+        this.stats.errors++;
+        this.o.logger?.warn(log, 'NOTIFY answered with an error');
+      }
       this.onResult?.({ target: p.target.text, zone: p.zone, serial: p.serial, rcode, tries: p.tries });
       return;
     }

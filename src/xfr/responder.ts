@@ -57,6 +57,9 @@ export class TransferResponder {
     this.now = opts.now ?? (() => Math.floor(Date.now() / 1000));
   }
 
+  /** Counters for /metrics (read by whoever registers them). */
+  readonly stats = { axfr: 0, ixfr: 0, refused: 0, tsigFailures: 0, notifyReceived: 0 };
+
   /** For DnsServer: the responses to a transfer request or NOTIFY, or null for anything else. */
   readonly handler: TransferHandler = (msg, remote, tcp) => {
     if (!isTransferRequest(msg)) return null;
@@ -81,6 +84,7 @@ export class TransferResponder {
       const v = verifyRequest(m, tsig, this.o.keys, this.now());
       if (v === 'formerr') return [errorMessage(raw, RCODE.FORMERR, m)];
       if (!v.ok) {
+        this.stats.tsigFailures++;
         this.o.logger?.warn({ remote, key: tsig.keyName, tsigError: v.error }, 'TSIG check failed');
         const reply = errorMessage(raw, RCODE.NOTAUTH, m);
         if (v.error === TSIG_ERROR.BADTIME && v.key) {
@@ -103,13 +107,15 @@ export class TransferResponder {
     const reserve = signer ? tsigSize(signer.key) : 0;
 
     if (m.opcode === OPCODE_NOTIFY) {
+      this.stats.notifyReceived++;
       if (!this.o.notifyAllow.allows(remote, keyName)) return sign([errorMessage(raw, RCODE.REFUSED, m)]);
       const zone = m.qtype === TYPE.SOA ? this.o.findZone(m.qname) : null;
       this.o.logger?.info({ remote, zone: m.qname, known: zone !== null }, 'NOTIFY received');
       return sign([errorMessage(raw, zone ? RCODE.NOERROR : RCODE.NOTAUTH, m, zone !== null)]);
     }
     if (!this.o.xfrAllow.allows(remote, keyName)) {
-      this.o.logger?.info({ remote, zone: m.qname, key: keyName }, 'zone transfer refused by --xfr-allow');
+      this.stats.refused++;
+      this.o.logger?.warn({ remote, zone: m.qname, key: keyName }, 'zone transfer refused by --xfr-allow');
       return sign([errorMessage(raw, RCODE.REFUSED, m)]);
     }
     const zone = m.qclass === CLASS_IN ? this.o.findZone(m.qname) : null;
@@ -128,6 +134,7 @@ export class TransferResponder {
     const maxMessage = Math.min(this.o.maxMessage ?? 16384, TCP_LIMIT);
 
     if (m.qtype === TYPE.AXFR) {
+      this.stats.axfr++;
       const out = sign([...messages(axfrRecords(zone), maxMessage)]);
       this.o.logger?.info({ remote, zone: zone.domain, serial: zone.serial, messages: out.length }, 'AXFR');
       return out;
@@ -136,6 +143,7 @@ export class TransferResponder {
     // IXFR: the requester's serial is the SOA in the authority section (RFC 1995 3).
     const theirs = m.authority.length === 1 ? soaSerial(raw, m.authority[0]) : null;
     if (theirs === null) return sign([errorMessage(raw, RCODE.FORMERR, m)]);
+    this.stats.ixfr++;
     const current = [soaAt(zone, zone.serial)];
     if (!serialLess(theirs, zone.serial)) {
       // Up to date (or newer): the current SOA alone.

@@ -90,6 +90,8 @@ export class ZoneFileWriter {
   private closed = false;
   private readonly listener = (change: ZoneChange) => this.schedule(change.domain);
   private readonly renderer: ZoneRenderer;
+  /** Counters for /metrics. */
+  readonly stats = { written: 0, unchanged: 0, removed: 0, failed: 0, hookRuns: 0, hookFailures: 0 };
 
   constructor(opts: ZoneFileWriterOptions) {
     this.store = opts.store;
@@ -193,6 +195,7 @@ export class ZoneFileWriter {
     const next = prev
       .then(() => this.sync(domain, updateConf))
       .catch((err) => {
+        this.stats.failed++;
         this.log.error({ err, zone: domain }, 'writing the zone file failed; retrying in 1 s');
         if (this.closed || this.pending.has(domain)) return;
         const timer = setTimeout(() => {
@@ -219,7 +222,9 @@ export class ZoneFileWriter {
       this.inConf.add(domain);
       // The file exists before the conf names it.
       if (updateConf && isNew) await this.writeConf();
-      if (result.status !== 'unchanged') {
+      if (result.status === 'unchanged') this.stats.unchanged++;
+      else {
+        this.stats.written++;
         this.log.debug({ zone: domain, serial: result.serial }, 'zone file written');
         this.runHook(domain, result.status === 'created' ? 'created' : 'updated');
       }
@@ -233,6 +238,7 @@ export class ZoneFileWriter {
         existed = false;
       });
       if (existed) {
+        this.stats.removed++;
         this.log.debug({ zone: domain }, 'zone file removed');
         this.runHook(domain, 'deleted');
       }
@@ -279,6 +285,7 @@ export class ZoneFileWriter {
     const command = (this.hookCmd as string).replaceAll('%z', domain);
     state.running = true;
     let stderr = '';
+    this.stats.hookRuns++;
     const child = spawn('/bin/sh', ['-c', command], {
       stdio: ['ignore', 'ignore', 'pipe'],
       env: { ...process.env, VPSDNS_ZONE: domain, VPSDNS_ZONE_FILE: this.fileOf(domain), VPSDNS_ZONE_EVENT: event },
@@ -302,6 +309,7 @@ export class ZoneFileWriter {
         this.log.debug({ zone: domain, command }, 'zone change hook done');
         return;
       }
+      this.stats.hookFailures++;
       const retry = attempt < this.hookRetries;
       const delay = this.hookBackoffMs * 2 ** attempt;
       this.log.warn(

@@ -1,3 +1,5 @@
+import { connect } from 'node:net';
+import dnsPacket from 'dns-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/api-server.js';
 
@@ -33,6 +35,25 @@ describe('health, readiness and metrics', () => {
     expect(text).toMatch(/vpsdns_api_request_duration_seconds_bucket\{route="\/api\/v1\/dns-zones\/",le="\+Inf"\} 2/);
     expect(text).toContain('vpsdns_zones 1');
     expect(text).toContain('vpsdns_records 1');
+    // Zone files and transfers count too: the zone file gets written; an AXFR from us is refused.
+    await new Promise<void>((resolve) => {
+      const s = connect(srv.dnsPort, '127.0.0.1', () =>
+        s.write(
+          dnsPacket.streamEncode({ type: 'query', id: 9, questions: [{ name: 'metrics.example', type: 'AXFR' }] }),
+        ),
+      );
+      s.once('data', () => {
+        s.destroy();
+        resolve();
+      });
+    });
+    let after = '';
+    for (let i = 0; i < 40 && !after.includes('vpsdns_zonefile_events_total{event="written"} 1'); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      after = await (await fetch(`${srv.base}/metrics`)).text();
+    }
+    expect(after).toContain('vpsdns_zonefile_events_total{event="written"} 1');
+    expect(after).toContain('vpsdns_xfr_requests_total{kind="refused"} 1');
     // No unbounded labels: no uuids or names in the series.
     expect(text).not.toContain(zone.uuid);
     expect(text).not.toContain('metrics.example');

@@ -9,6 +9,7 @@ import type { Store } from '../../src/store/store.js';
 
 export interface TestServer {
   base: string;
+  dnsPort: number;
   store: Store;
   dataDir: string;
   /** A token of a (new or existing) account with the given permissions. */
@@ -44,6 +45,7 @@ export async function startTestServer(extraArgs: string[] = []): Promise<TestSer
   const store = server.store;
   return {
     base,
+    dnsPort: server.dnsPort,
     store,
     dataDir,
     token(permissions = ['dns:*'], account = 'alice') {
