@@ -119,9 +119,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     }
     const loadMs = Math.round(performance.now() - loadStarted);
     store.events.on('zoneChanged', (change) => {
-      const snapshot = change.deleted ? null : store.snapshot(change.zoneId);
-      if (snapshot) dns.loadZone(snapshot);
-      else dns.removeZone(change.zoneId);
+      dns.follow(change, (id) => store.snapshot(id));
     });
     ready.zonesLoaded = true;
     await dns.listen(config.listen, config.dnsPort);

@@ -5,7 +5,7 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import type pino from 'pino';
 import { ListenError } from '../model/errors.js';
-import type { ZoneSnapshot } from '../store/store.js';
+import type { ZoneChange, ZoneSnapshot } from '../store/store.js';
 import { DnsEngine } from './engine.js';
 
 export interface DnsServerOptions {
@@ -93,6 +93,11 @@ export class DnsServer {
   /** Build that zone's index and swap it in; its cached answers are dropped. Synchronous. */
   loadZone(snapshot: ZoneSnapshot): void {
     this.engine.loadZone(snapshot);
+  }
+
+  /** Follow a committed store change (patch the index, or rebuild it from `snapshotOf`). Synchronous. */
+  follow(change: ZoneChange, snapshotOf: (zoneId: number) => ZoneSnapshot | null): 'patched' | 'loaded' | 'removed' {
+    return this.engine.follow(change, snapshotOf);
   }
 
   /** Stop answering for the zone at once (its names get REFUSED, or the enclosing zone's answers). */
