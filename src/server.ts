@@ -5,6 +5,8 @@ import { isIPv6 } from 'node:net';
 import type { Logger } from 'pino';
 import { buildApp } from './api/app.js';
 import { type Config, databasePath } from './config.js';
+import { DnsCluster } from './dns/cluster.js';
+import { loadAllZones } from './dns/loader.js';
 import { DnsServer } from './dns/server.js';
 import { Registry } from './metrics/registry.js';
 import { ListenError } from './model/errors.js';
@@ -110,23 +112,62 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     await zoneFiles.start();
     stops.push(() => zoneFiles.close());
 
-    // The DNS index follows every committed change synchronously, before the API answers (read-your-writes).
-    const dns = new DnsServer({ ...config, logger });
+    // DNS: in this process (--workers 0) or in worker processes sharing the ports. Either way the index
+    // follows every committed change before the API answers (read-your-writes).
+    const dnsOptions = {
+      nameservers: config.nameservers,
+      hostmaster: config.hostmaster,
+      soaTtl: config.soaTtl,
+      soaRefresh: config.soaRefresh,
+      soaRetry: config.soaRetry,
+      soaExpire: config.soaExpire,
+      soaMinimum: config.soaMinimum,
+      ednsPayload: config.ednsPayload,
+      tcpIdleTimeout: config.tcpIdleTimeout,
+      tcpMaxConnections: config.tcpMaxConnections,
+      cacheEntries: config.dnsCacheEntries,
+      dnsUdpBuffer: config.dnsUdpBuffer,
+    };
     const loadStarted = performance.now();
-    for (const z of store.allZones()) {
-      const snapshot = store.snapshot(z.id);
-      if (snapshot) dns.loadZone(snapshot);
+    let dnsPort: number;
+    let dnsCluster: DnsCluster | null = null;
+    if (config.workers === 0) {
+      const dns = new DnsServer({ ...dnsOptions, logger });
+      loadAllZones(store.db, dns.engine);
+      store.events.on('zoneChanged', (change) => {
+        dns.follow(change, (id) => store.snapshot(id));
+      });
+      ready.zonesLoaded = true;
+      await dns.listen(config.listen, config.dnsPort);
+      stops.push(() => dns.close());
+      dnsPort = dns.ports.udp;
+    } else {
+      const c = new DnsCluster({
+        workers: config.workers,
+        dbPath: databasePath(config.data),
+        listen: config.listen,
+        port: config.dnsPort,
+        dns: dnsOptions,
+        logLevel: config.logLevel,
+        logger,
+      });
+      dnsCluster = c;
+      store.events.on('zoneChanged', (change) => c.announce(change));
+      stops.push(() => c.close());
+      await c.start();
+      ready.zonesLoaded = true;
+      dnsPort = c.port;
     }
     const loadMs = Math.round(performance.now() - loadStarted);
-    store.events.on('zoneChanged', (change) => {
-      dns.follow(change, (id) => store.snapshot(id));
-    });
-    ready.zonesLoaded = true;
-    await dns.listen(config.listen, config.dnsPort);
-    stops.push(() => dns.close());
     ready.dnsListening = true;
 
     const app = buildApp({ store, config, logger, metrics, readiness });
+    if (dnsCluster) {
+      // A reply (to a write, and to anything after it) leaves only once every DNS worker has applied
+      // every change announced so far.
+      const c = dnsCluster;
+      app.addHook('onSend', (_request, _reply, payload, done) => c.whenSynced(() => done(null, payload)));
+    }
     await app.ready();
     stops.push(() => app.close());
     const api = await listenAll((req, res) => app.routing(req, res), config.listen, config.apiPort, logger);
@@ -139,14 +180,15 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       {
         listen: config.listen,
         apiPort: api.port,
-        dnsPort: dns.ports.udp,
+        dnsPort,
+        dnsWorkers: config.workers,
         ...store.totals(),
         zoneLoadMs: loadMs,
         data: config.data,
       },
       'vpsdns started',
     );
-    return { store, apiPort: api.port, dnsPort: dns.ports.udp, close: stopAll };
+    return { store, apiPort: api.port, dnsPort, close: stopAll };
   } catch (err) {
     await stopAll();
     throw err;

@@ -4,12 +4,12 @@
 // bits and letter case: no object is allocated but the response. Everything else (errors, EDNS
 // versions, NOTIFY, cache misses) takes the full parser, the resolver and the encoder. Holds the zone
 // table; loadZone / applyChange / removeZone change one zone at once, synchronously.
-import type { ZoneChange, ZoneChangeRecords, ZoneSnapshot } from '../store/store.js';
+import type { ZoneChange, ZoneChangeRecords } from '../store/store.js';
 import { AnswerCache, type CacheEntry, HASH_SEED, hashFinish, hashKey, hashStep } from './cache.js';
 import { encodeAnswer, encodeError, type ResponseEdns } from './encode.js';
 import { resolve } from './resolve.js';
 import { CLASS_IN, HEADER_SIZE, nameKeyLabels, OPCODE_NOTIFY, parseQuery, type Query, RCODE, TYPE } from './wire.js';
-import { type ZoneDefaults, ZoneIndex, ZoneTable } from './zone-index.js';
+import { type ZoneDefaults, ZoneIndex, type ZoneSource, ZoneTable } from './zone-index.js';
 
 export interface EngineOptions extends ZoneDefaults {
   /** UDP payload size advertised in OPT and the most this server sends over UDP (RFC 6891). */
@@ -141,7 +141,7 @@ export class DnsEngine {
   }
 
   /** Build the zone's index from a snapshot and swap it in (O(zone)). */
-  loadZone(snapshot: ZoneSnapshot): void {
+  loadZone(snapshot: ZoneSource): void {
     this.zones.set(new ZoneIndex(snapshot, this.defaults));
   }
 
@@ -165,7 +165,7 @@ export class DnsEngine {
    * Follow one committed store change: patch the index when the change lists its records and is
    * smaller than the zone, else rebuild from a snapshot (`snapshotOf` is only called then).
    */
-  follow(change: ZoneChange, snapshotOf: (zoneId: number) => ZoneSnapshot | null): 'patched' | 'loaded' | 'removed' {
+  follow(change: ZoneChange, snapshotOf: (zoneId: number) => ZoneSource | null): 'patched' | 'loaded' | 'removed' {
     if (change.deleted) {
       this.removeZone(change.zoneId);
       return 'removed';

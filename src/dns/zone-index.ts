@@ -6,7 +6,7 @@
 // the cache which zones changed.
 import { toFqdn } from '../model/names.js';
 import { type RecordType, toPacketData } from '../model/rdata.js';
-import type { StoredRecord, ZoneSnapshot } from '../store/store.js';
+import type { StoredRecord } from '../store/store.js';
 import type { ZoneEpoch } from './cache.js';
 import { TYPE } from './wire.js';
 
@@ -38,6 +38,14 @@ export interface Node {
   occluded: boolean;
   /** Names directly below this one; a non-apex node with neither records nor children is removed. */
   children: number;
+}
+
+/** What an index is built from: a store snapshot, or records streamed from SQLite (src/dns/loader.ts). */
+export interface ZoneSource {
+  id: number;
+  domain: string;
+  serial: number;
+  records: Iterable<StoredRecord>;
 }
 
 /** The Config fields a zone's implicit records come from. */
@@ -167,7 +175,7 @@ export class ZoneIndex {
   private building = true;
   private readonly defaults: ZoneDefaults;
 
-  constructor(snapshot: ZoneSnapshot, defaults: ZoneDefaults) {
+  constructor(snapshot: ZoneSource, defaults: ZoneDefaults) {
     this.id = snapshot.id;
     this.domain = snapshot.domain;
     this.serial = snapshot.serial;

@@ -28,7 +28,8 @@ export interface TestServer {
 export async function startTestServer(extraArgs: string[] = []): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'vpsdns-api-'));
   const config = loadConfig(
-    ['--data', dataDir, '--listen', '127.0.0.1', '--api-port', '0', '--dns-port', '0', ...extraArgs],
+    // DNS in-process unless a test asks for workers (--workers N in extraArgs wins).
+    ['--data', dataDir, '--listen', '127.0.0.1', '--api-port', '0', '--dns-port', '0', '--workers', '0', ...extraArgs],
     {},
   );
   const origWrite = process.stdout.write;
