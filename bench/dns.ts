@@ -36,7 +36,10 @@ interface Run {
   qps: number;
   latencyMs: number;
   lostPct: number;
+  /** CPU time of the server's processes. */
   cpuPct: number;
+  /** Busy time of the server's core (/proc/stat), which also carries the loopback network stack's work. */
+  corePct: number;
   perCore: number;
 }
 
@@ -224,14 +227,30 @@ function dnsperf(
   });
 }
 
+/** [busy, total] ticks of one CPU. */
+function coreTicks(cpu: string): [number, number] {
+  const line = readFileSync('/proc/stat', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`cpu${cpu} `));
+  const f = (line ?? '').trim().split(/\s+/).slice(1).map(Number);
+  const idle = (f[3] ?? 0) + (f[4] ?? 0);
+  const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
+  return [total - idle, total];
+}
+
 async function measure(server: Server, file: string, tcp: boolean): Promise<Run> {
   const pids = descendants(server.pid);
   const before = cpuTicks(pids);
+  const [busy0, total0] = coreTicks(SERVER_CPU);
   const started = performance.now();
   const r = await dnsperf(server.port, file, tcp);
   const seconds = (performance.now() - started) / 1000;
+  const [busy1, total1] = coreTicks(SERVER_CPU);
   const cpuPct = ((cpuTicks(pids) - before) / 100 / seconds) * 100;
-  return { ...r, cpuPct, perCore: cpuPct > 0 ? r.qps / (cpuPct / 100) : 0 };
+  const corePct = total1 > total0 ? ((busy1 - busy0) / (total1 - total0)) * 100 : 0;
+  // Per server core: what the core the server is pinned to did, with its network stack work included.
+  const used = Math.max(cpuPct, corePct);
+  return { ...r, cpuPct, corePct, perCore: used > 0 ? r.qps / (used / 100) : 0 };
 }
 
 // ---- answers compared ----
@@ -462,10 +481,10 @@ async function main() {
   const fixture = benchFixture();
   const queryFile = join(dir, 'queries.txt');
   writeFileSync(queryFile, `${fixture.queries.join('\n')}\n`);
-  const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
   console.log(
     `bench:dns: zone ${fixture.domain} (${fixture.records} records), ${fixture.queries.length}-query mix, ` +
-      `${SECONDS} s per run, servers on CPU ${SERVER_CPU}, dnsperf on CPU ${CLIENT_CPU}, load average ${load}`,
+      `${SECONDS} s per run, servers on CPU ${SERVER_CPU}, dnsperf on CPU ${CLIENT_CPU}, load average ${load()}`,
   );
   const started: Server[] = [];
   const results: Result[] = [];
@@ -523,7 +542,8 @@ async function main() {
       const rssMiB = peakRssMiB(descendants(s.pid));
       results.push({ name: s.name, udp, tcp, rssMiB, agree: agreement.get(s.name) ?? '-' });
       console.log(
-        `${s.name}: UDP ${fmt(udp.qps)} qps (${fmt(udp.cpuPct)}% CPU), TCP ${fmt(tcp.qps)} qps (${fmt(tcp.cpuPct)}% CPU)`,
+        `${s.name}: UDP ${fmt(udp.qps)} qps (${fmt(udp.cpuPct)}% CPU, core ${fmt(udp.corePct)}%, lost ${udp.lostPct}%), ` +
+          `TCP ${fmt(tcp.qps)} qps (${fmt(tcp.cpuPct)}% CPU, core ${fmt(tcp.corePct)}%)`,
       );
     }
   } finally {
@@ -538,11 +558,11 @@ async function main() {
     'server',
     'UDP qps',
     'UDP lat ms',
-    'UDP CPU %',
+    'UDP CPU % (proc/core)',
     'UDP qps/core',
     'TCP qps',
     'TCP lat ms',
-    'TCP CPU %',
+    'TCP CPU % (proc/core)',
     'TCP qps/core',
     'peak RSS MiB',
     'UDP/core ÷ NSD',
@@ -554,11 +574,11 @@ async function main() {
     r.name,
     fmt(r.udp!.qps),
     r.udp!.latencyMs.toFixed(2),
-    fmt(r.udp!.cpuPct),
+    `${fmt(r.udp!.cpuPct)}/${fmt(r.udp!.corePct)}`,
     fmt(r.udp!.perCore),
     fmt(r.tcp!.qps),
     r.tcp!.latencyMs.toFixed(2),
-    fmt(r.tcp!.cpuPct),
+    `${fmt(r.tcp!.cpuPct)}/${fmt(r.tcp!.corePct)}`,
     fmt(r.tcp!.perCore),
     r.rssMiB.toFixed(1),
     ratio(r.udp!.perCore, nsd?.udp?.perCore),
@@ -566,6 +586,7 @@ async function main() {
     ratio(r.tcp!.qps, nsd?.tcp?.qps),
     r.agree,
   ]);
+  console.log(`\nload average at the end: ${load()}`);
   console.log(`\n| ${header.join(' | ')} |\n|${header.map(() => '---').join('|')}|`);
   for (const row of rows) console.log(`| ${row.join(' | ')} |`);
 }
