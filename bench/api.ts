@@ -35,7 +35,13 @@ async function main() {
     priority: null,
   }));
   setup.importRecords(big, bulk, false);
-  const smallSeed = Array.from({ length: 1000 }, (_, i) => ({ type: 'A' as const, name: `seed${i}`, value: '192.0.2.1', ttl: 3600, priority: null }));
+  const smallSeed = Array.from({ length: 1000 }, (_, i) => ({
+    type: 'A' as const,
+    name: `seed${i}`,
+    value: '192.0.2.1',
+    ttl: 3600,
+    priority: null,
+  }));
   setup.importRecords(small, smallSeed, false);
   setup.close();
 
