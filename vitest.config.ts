@@ -7,5 +7,7 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Two cores: socket and process tests run a few files at a time.
     maxWorkers: 2,
+    // `vpsdns serve` spawned by tests answers DNS in-process unless a test passes --workers.
+    env: { VPSDNS_WORKERS: '0' },
   },
 });

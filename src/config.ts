@@ -2,6 +2,7 @@
 // Each option is declared once: the schema gives its type and default, HELP its text; the flag and
 // environment variable are derived from its name.
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { normalizeHostname } from './model/names.js';
@@ -68,6 +69,20 @@ export const configSchema = z
     ednsPayload: z.coerce.number().int().min(512).max(65535).default(1232),
     tcpIdleTimeout: z.coerce.number().int().min(100).max(600000).default(10000),
     tcpMaxConnections: z.coerce.number().int().min(1).max(100000).default(1000),
+    /** DNS worker processes sharing the DNS ports (0 = answer in the API process). */
+    workers: z.coerce.number().int().min(0).max(256).default(availableParallelism()),
+    dnsUdpBuffer: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(1 << 30)
+      .default(2 * 1024 * 1024),
+    dnsCacheEntries: z.coerce
+      .number()
+      .int()
+      .min(2)
+      .max(1 << 24)
+      .default(32768),
     maxRecordsPerZone: z.coerce.number().int().min(0).default(0),
     maxZonesPerAccount: z.coerce.number().int().min(0).default(0),
     apiRateLimit: z.coerce.number().min(0).default(100),
@@ -133,7 +148,10 @@ const HELP: Record<Key, string> = {
   soaMinimum: 'SOA minimum (negative caching TTL)',
   ednsPayload: 'EDNS0 UDP payload size advertised',
   tcpIdleTimeout: 'ms before an idle DNS TCP connection closes',
-  tcpMaxConnections: 'concurrent DNS TCP connections',
+  tcpMaxConnections: 'concurrent DNS TCP connections (per worker)',
+  workers: 'DNS worker processes sharing the DNS ports (default: CPU count; 0 = DNS in the API process)',
+  dnsUdpBuffer: 'UDP socket receive/send buffer in bytes (capped by net.core.rmem_max/wmem_max)',
+  dnsCacheEntries: 'precompiled answers cached per DNS process (rounded down to a power of two)',
   maxRecordsPerZone: 'record cap per zone (0 = none)',
   maxZonesPerAccount: 'zone cap per account (0 = none)',
   apiRateLimit: 'API requests per second per token (0 = no limit)',

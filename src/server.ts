@@ -2,15 +2,18 @@
 // binds the listeners, and stops them all gracefully.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isIPv6 } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { buildApp } from './api/app.js';
 import { type Config, databasePath } from './config.js';
+import { DnsCluster } from './dns/cluster.js';
+import { loadAllZones } from './dns/loader.js';
 import { DnsServer } from './dns/server.js';
 import { counterFromStats, Registry } from './metrics/registry.js';
 import { ListenError } from './model/errors.js';
 import { ALL_PERMISSIONS } from './store/auth.js';
 import { Store } from './store/store.js';
-import { startTransfers } from './xfr/index.js';
+import { startTransfers, type Transfers, transferSettings } from './xfr/index.js';
 import { zoneFileWriterFromConfig } from './zonefile/deploy.js';
 
 export interface RunningServer {
@@ -121,42 +124,87 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       zoneFiles.stats,
     );
 
-    // The DNS index follows every committed change synchronously, before the API answers (read-your-writes).
-    const dns = new DnsServer({ ...config, logger });
+    // DNS: in this process (--workers 0) or in worker processes sharing the ports. Either way the index
+    // follows every committed change before the API answers (read-your-writes).
+    const dnsOptions = {
+      nameservers: config.nameservers,
+      hostmaster: config.hostmaster,
+      soaTtl: config.soaTtl,
+      soaRefresh: config.soaRefresh,
+      soaRetry: config.soaRetry,
+      soaExpire: config.soaExpire,
+      soaMinimum: config.soaMinimum,
+      ednsPayload: config.ednsPayload,
+      tcpIdleTimeout: config.tcpIdleTimeout,
+      tcpMaxConnections: config.tcpMaxConnections,
+      cacheEntries: config.dnsCacheEntries,
+      dnsUdpBuffer: config.dnsUdpBuffer,
+    };
     const loadStarted = performance.now();
-    for (const z of store.allZones()) {
-      const snapshot = store.snapshot(z.id);
-      if (snapshot) dns.loadZone(snapshot);
+    // Zone transfers (src/xfr): NOTIFY and journal pruning here; AXFR/IXFR answered where DNS runs.
+    let transfers: Transfers | null = null;
+    stops.push(() => transfers?.close());
+    let dnsPort: number;
+    let dnsCluster: DnsCluster | null = null;
+    if (config.workers === 0) {
+      const dns = new DnsServer({ ...dnsOptions, logger });
+      loadAllZones(store.db, dns.engine);
+      store.events.on('zoneChanged', (change) => {
+        dns.follow(change, (id) => store.snapshot(id));
+      });
+      ready.zonesLoaded = true;
+      transfers = startTransfers(config, store, dns, logger);
+      await dns.listen(config.listen, config.dnsPort);
+      stops.push(() => dns.close());
+      dnsPort = dns.ports.udp;
+    } else {
+      const c = new DnsCluster({
+        workers: config.workers,
+        dbPath: databasePath(config.data),
+        listen: config.listen,
+        port: config.dnsPort,
+        dns: dnsOptions,
+        logLevel: config.logLevel,
+        logger,
+        entry: fileURLToPath(new URL('./dns-worker', import.meta.url)),
+        extension: transferSettings(config),
+      });
+      dnsCluster = c;
+      transfers = startTransfers(config, store, null, logger);
+      store.events.on('zoneChanged', (change) => c.announce(change));
+      stops.push(() => c.close());
+      await c.start();
+      ready.zonesLoaded = true;
+      dnsPort = c.port;
     }
     const loadMs = Math.round(performance.now() - loadStarted);
-    store.events.on('zoneChanged', (change) => {
-      const snapshot = change.deleted ? null : store.snapshot(change.zoneId);
-      if (snapshot) dns.loadZone(snapshot);
-      else dns.removeZone(change.zoneId);
-    });
-    ready.zonesLoaded = true;
-    // Zone transfers (src/xfr): AXFR/IXFR/NOTIFY handed over by the listeners, NOTIFY sent after changes.
-    const transfers = startTransfers(config, store, dns, logger);
-    stops.push(() => transfers.close());
-    counterFromStats(
-      metrics,
-      'vpsdns_xfr_requests_total',
-      'Zone transfer requests, refusals and NOTIFYs received',
-      'kind',
-      transfers.responder.stats,
-    );
-    counterFromStats(
-      metrics,
-      'vpsdns_notify_sent_total',
-      'NOTIFY messages sent and their outcomes',
-      'outcome',
-      transfers.notifier.stats,
-    );
-    await dns.listen(config.listen, config.dnsPort);
-    stops.push(() => dns.close());
+    if (transfers?.responder) {
+      counterFromStats(
+        metrics,
+        'vpsdns_xfr_requests_total',
+        'Zone transfer requests, refusals and NOTIFYs received',
+        'kind',
+        transfers.responder.stats,
+      );
+    }
+    if (transfers) {
+      counterFromStats(
+        metrics,
+        'vpsdns_notify_sent_total',
+        'NOTIFY messages sent and their outcomes',
+        'outcome',
+        transfers.notifier.stats,
+      );
+    }
     ready.dnsListening = true;
 
     const app = buildApp({ store, config, logger, metrics, readiness });
+    if (dnsCluster) {
+      // A reply (to a write, and to anything after it) leaves only once every DNS worker has applied
+      // every change announced so far.
+      const c = dnsCluster;
+      app.addHook('onSend', (_request, _reply, payload, done) => c.whenSynced(() => done(null, payload)));
+    }
     await app.ready();
     stops.push(() => app.close());
     const api = await listenAll((req, res) => app.routing(req, res), config.listen, config.apiPort, logger);
@@ -170,14 +218,15 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       {
         listen: config.listen,
         apiPort: api.port,
-        dnsPort: dns.ports.udp,
+        dnsPort,
+        dnsWorkers: config.workers,
         ...store.totals(),
         zoneLoadMs: loadMs,
         data: config.data,
       },
       'vpsdns started',
     );
-    return { store, apiPort: api.port, dnsPort: dns.ports.udp, close: stopAll };
+    return { store, apiPort: api.port, dnsPort, close: stopAll };
   } catch (err) {
     await stopAll();
     throw err;

@@ -1,24 +1,15 @@
-// From query bytes to response bytes, independent of the transport: classify the packet, answer
-// errors, look the answer up in the cache (hit: copy and patch id, RD/CD and the name's letter case),
-// or resolve on the zone index and encode (miss). Holds the zone table; loadZone/removeZone swap
-// one zone at once, synchronously.
-import type { ZoneSnapshot } from '../store/store.js';
-import { AnswerCache, type CacheEntry } from './cache.js';
+// From query bytes to response bytes, independent of the transport. The hot path (parseFast + a
+// cache hit) reads the header and question in place into module-level scratch, hashes the lower-cased
+// name while reading it, and answers with a copy of precompiled bytes patched with the query's id, RD/CD
+// bits and letter case: no object is allocated but the response. Everything else (errors, EDNS
+// versions, NOTIFY, cache misses) takes the full parser, the resolver and the encoder. Holds the zone
+// table; loadZone / applyChange / removeZone change one zone at once, synchronously.
+import type { ZoneChange, ZoneChangeRecords } from '../store/store.js';
+import { AnswerCache, type CacheEntry, HASH_SEED, hashFinish, hashKey, hashStep } from './cache.js';
 import { encodeAnswer, encodeError, type ResponseEdns } from './encode.js';
 import { resolve } from './resolve.js';
-import {
-  CLASS_IN,
-  FLAG_CD,
-  FLAG_RD,
-  HEADER_SIZE,
-  nameKeyLabels,
-  OPCODE_NOTIFY,
-  parseQuery,
-  type Query,
-  RCODE,
-  TYPE,
-} from './wire.js';
-import { type ZoneDefaults, ZoneIndex, ZoneTable } from './zone-index.js';
+import { CLASS_IN, HEADER_SIZE, nameKeyLabels, OPCODE_NOTIFY, parseQuery, type Query, RCODE, TYPE } from './wire.js';
+import { type ZoneDefaults, ZoneIndex, type ZoneSource, ZoneTable } from './zone-index.js';
 
 export interface EngineOptions extends ZoneDefaults {
   /** UDP payload size advertised in OPT and the most this server sends over UDP (RFC 6891). */
@@ -30,9 +21,107 @@ export interface EngineOptions extends ZoneDefaults {
 const TCP_LIMIT = 65535;
 const MAX_TRUNCATED_FORMS = 8;
 
+/**
+ * Per-engine (so per worker process) counters for metrics: plain integers, a few increments per query.
+ * The primary sums them over IPC for /metrics.
+ */
+export interface DnsCounters {
+  queries: number;
+  tcp: number;
+  cacheHits: number;
+  cacheMisses: number;
+  /** UDP answers that had to be cut (TC set or additional left out). */
+  truncated: number;
+  /** Packets given no answer (shorter than a header, or responses). */
+  dropped: number;
+  /** Responses by rcode (index = rcode, 0..23). */
+  rcodes: number[];
+}
+
+export function newCounters(): DnsCounters {
+  return {
+    queries: 0,
+    tcp: 0,
+    cacheHits: 0,
+    cacheMisses: 0,
+    truncated: 0,
+    dropped: 0,
+    rcodes: new Array(24).fill(0),
+  };
+}
+
+// ---- the fast parser's scratch: one query at a time, nothing allocated ----
+const nameBuf = Buffer.alloc(256);
+let fNameLength = 0;
+let fQnameEnd = 0;
+let fQtype = 0;
+let fMode = 0;
+let fPayload = 0;
+let fHash = 0;
+
+/**
+ * Read the common query in place: opcode QUERY, one IN question, no answer/authority records, and
+ * nothing or one well-formed version-0 OPT in the additional section. False sends the packet to the
+ * full parser (which classifies every other case), never a different answer.
+ */
+function parseFast(buf: Buffer): boolean {
+  const len = buf.length;
+  if (len < 17) return false;
+  // QR clear and opcode 0 (byte 2: QR 0x80, opcode 0x78); QDCOUNT 1; ANCOUNT and NSCOUNT 0; ARCOUNT <= 1.
+  if ((buf[2] & 0xf8) !== 0 || buf[4] !== 0 || buf[5] !== 1) return false;
+  if ((buf[6] | buf[7] | buf[8] | buf[9] | buf[10]) !== 0 || buf[11] > 1) return false;
+  let pos = HEADER_SIZE;
+  let out = 0;
+  let h = HASH_SEED;
+  for (;;) {
+    if (pos >= len) return false;
+    const l = buf[pos];
+    if (l > 63 || out + l + 1 > 255 || pos + 1 + l > len) return false;
+    nameBuf[out++] = l;
+    h = hashStep(h, l);
+    for (let i = pos + 1, end = pos + 1 + l; i < end; i++) {
+      let b = buf[i];
+      if (b >= 0x41 && b <= 0x5a) b |= 0x20;
+      nameBuf[out++] = b;
+      h = hashStep(h, b);
+    }
+    pos += l + 1;
+    if (l === 0) break;
+  }
+  if (pos + 4 > len || buf[pos + 2] !== 0 || buf[pos + 3] !== CLASS_IN) return false;
+  const qtype = (buf[pos] << 8) | buf[pos + 1];
+  if (qtype === TYPE.OPT || qtype === TYPE.AXFR || qtype === TYPE.IXFR) return false;
+  fQnameEnd = pos;
+  fNameLength = out;
+  fQtype = qtype;
+  pos += 4;
+  if (buf[11] === 0) {
+    if (pos !== len) return false;
+    fMode = 0;
+    fPayload = 512;
+  } else {
+    // OPT: root owner, type 41, class = payload, TTL = ext-rcode, version (0), DO + Z, then RDLENGTH.
+    if (pos + 11 > len || buf[pos] !== 0 || buf[pos + 1] !== 0 || buf[pos + 2] !== TYPE.OPT) return false;
+    if (buf[pos + 6] !== 0) return false;
+    const end = pos + 11 + ((buf[pos + 9] << 8) | buf[pos + 10]);
+    if (end !== len) return false;
+    for (let o = pos + 11; o < end; ) {
+      if (o + 4 > end) return false;
+      o += 4 + ((buf[o + 2] << 8) | buf[o + 3]);
+      if (o > end) return false;
+    }
+    const payload = (buf[pos + 3] << 8) | buf[pos + 4];
+    fPayload = Math.max(payload, 512);
+    fMode = buf[pos + 7] & 0x80 ? 3 : 1;
+  }
+  fHash = hashFinish(h, qtype, fMode);
+  return true;
+}
+
 export class DnsEngine {
   readonly zones = new ZoneTable();
   readonly cache: AnswerCache;
+  readonly counters: DnsCounters = newCounters();
   private readonly defaults: ZoneDefaults;
   private readonly ednsPayload: number;
 
@@ -51,16 +140,74 @@ export class DnsEngine {
     this.cache = new AnswerCache(opts.cacheEntries, opts.cacheBytes);
   }
 
-  loadZone(snapshot: ZoneSnapshot): void {
+  /** Build the zone's index from a snapshot and swap it in (O(zone)). */
+  loadZone(snapshot: ZoneSource): void {
     this.zones.set(new ZoneIndex(snapshot, this.defaults));
+  }
+
+  /**
+   * Patch a committed change into the zone's index (O(change)). False when the zone is not loaded or
+   * the change cannot be patched exactly: the caller must then `loadZone` a snapshot (before any query).
+   */
+  applyChange(zoneId: number, serial: number, change: ZoneChangeRecords): boolean {
+    const zone = this.zones.get(zoneId);
+    if (!zone || serial <= zone.serial) return false;
+    const ok = zone.apply(serial, change.deleted, change.added);
+    this.zones.touch(zoneId);
+    return ok;
   }
 
   removeZone(zoneId: number): void {
     this.zones.remove(zoneId);
   }
 
+  /**
+   * Follow one committed store change: patch the index when the change lists its records and is
+   * smaller than the zone, else rebuild from a snapshot (`snapshotOf` is only called then).
+   */
+  follow(change: ZoneChange, snapshotOf: (zoneId: number) => ZoneSource | null): 'patched' | 'loaded' | 'removed' {
+    if (change.deleted) {
+      this.removeZone(change.zoneId);
+      return 'removed';
+    }
+    const r = change.records;
+    const zone = this.zones.get(change.zoneId);
+    if (r && zone && r.deleted.length + r.added.length <= zone.nodes.size) {
+      if (this.applyChange(change.zoneId, change.serial, r)) return 'patched';
+    }
+    const snapshot = snapshotOf(change.zoneId);
+    if (!snapshot) {
+      this.removeZone(change.zoneId);
+      return 'removed';
+    }
+    this.loadZone(snapshot);
+    return 'loaded';
+  }
+
   /** The response to one DNS message, or null when it gets none. Never throws on bad input. */
   handle(packet: Buffer, tcp: boolean): Buffer | null {
+    const c = this.counters;
+    c.queries++;
+    if (tcp) c.tcp++;
+    if (parseFast(packet)) {
+      const e = this.cache.get(fHash, nameBuf, fNameLength, fQtype, fMode);
+      if (e !== undefined && e.zone.epoch === e.epoch) {
+        const limit = tcp ? TCP_LIMIT : fMode === 0 ? 512 : Math.min(fPayload, this.ednsPayload);
+        if (e.full.length <= limit) {
+          c.cacheHits++;
+          c.rcodes[e.rcode]++;
+          return patch(e.full, packet, fQnameEnd);
+        }
+      }
+    }
+    const out = this.slow(packet, tcp);
+    if (out === null) c.dropped++;
+    else c.rcodes[out[3] & 0xf]++;
+    return out;
+  }
+
+  /** Every case but a usable cache hit: full parse, errors, resolve and encode on a miss. */
+  private slow(packet: Buffer, tcp: boolean): Buffer | null {
     const parsed = parseQuery(packet);
     if (parsed.kind === 'drop') return null;
     if (parsed.kind === 'error') {
@@ -85,27 +232,38 @@ export class DnsEngine {
     }
     const limit = tcp ? TCP_LIMIT : q.edns ? Math.min(q.edns.payload, this.ednsPayload) : 512;
     const mode = (q.edns ? 1 : 0) | (q.edns?.dnssecOk ? 2 : 0);
-    const key = q.nameKey + String.fromCharCode(q.qtype, mode);
+    const name = Buffer.from(q.nameKey, 'latin1');
+    const hash = hashKey(q.nameKey, q.qtype, mode);
 
-    let entry = this.cache.get(key);
+    let entry = this.cache.get(hash, name, name.length, q.qtype, mode);
     // An entry of a zone changed (or removed, or with a zone created inside it) since is stale.
-    if (entry && this.zones.epochOf(entry.zoneId) !== entry.epoch) entry = undefined;
+    if (entry && entry.zone.epoch !== entry.epoch) entry = undefined;
     if (!entry) {
+      this.counters.cacheMisses++;
       const labels = nameKeyLabels(q.nameKey);
       const zone = this.zones.find(labels);
       if (!zone) return encodeError(packet, q.id, q.flags, RCODE.REFUSED, questionEnd, edns);
       // ANY is minimal on TCP too, as NSD does (RFC 8482 4.1).
       const answer = resolve(zone, labels, q.qtype, false);
+      const state = this.zones.stateOf(zone.id)!;
       entry = {
-        zoneId: zone.id,
-        epoch: this.zones.epochOf(zone.id)!,
+        hash,
+        name,
+        qtype: q.qtype,
+        mode,
+        zone: state,
+        epoch: state.epoch,
+        rcode: answer.rcode,
         answer,
         full: encodeAnswer(packet, q, answer, TCP_LIMIT, edns),
         truncated: null,
+        used: 0,
       };
-      this.cache.set(key, entry);
-    }
-    return patch(this.pick(entry, packet, q, limit, edns), packet, q);
+      this.cache.set(entry);
+    } else this.counters.cacheHits++;
+    const bytes = this.pick(entry, packet, q, limit, edns);
+    if (bytes !== entry.full) this.counters.truncated++;
+    return patch(bytes, packet, q.qnameEnd);
   }
 
   /** The cached bytes that fit `limit`, truncating (and remembering the truncated form) when needed. */
@@ -124,13 +282,17 @@ export class DnsEngine {
   }
 }
 
-/** A copy of cached response bytes made to answer this query: its id, RD and CD bits, and its name's case. */
-function patch(cached: Buffer, packet: Buffer, q: Query): Buffer {
+/**
+ * A copy of cached response bytes made to answer this query: its id, RD and CD bits, and its name's
+ * letter case (answer owners compressed against the question follow it).
+ */
+function patch(cached: Buffer, packet: Buffer, qnameEnd: number): Buffer {
   const out = Buffer.allocUnsafe(cached.length);
-  cached.copy(out);
-  out.writeUInt16BE(q.id, 0);
-  const keep = FLAG_RD | FLAG_CD;
-  out.writeUInt16BE((out.readUInt16BE(2) & ~keep) | (q.flags & keep), 2);
-  packet.copy(out, HEADER_SIZE, HEADER_SIZE, q.qnameEnd);
+  out.set(cached);
+  out[0] = packet[0];
+  out[1] = packet[1];
+  out[2] = (cached[2] & 0xfe) | (packet[2] & 0x01); // RD
+  out[3] = (cached[3] & 0xef) | (packet[3] & 0x10); // CD
+  for (let i = HEADER_SIZE; i < qnameEnd; i++) out[i] = packet[i];
   return out;
 }

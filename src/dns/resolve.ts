@@ -43,6 +43,23 @@ function lookup(zone: ZoneIndex, labels: string[], qtype: number): Lookup {
   return { kind: 'nxdomain' };
 }
 
+/** The name's first RRset: the SOA at the apex, else the RRset with the oldest record. */
+function firstRRset(node: Node): RRset {
+  const soa = node.rrsets.get(TYPE.SOA);
+  if (soa) return soa;
+  let best: RRset | undefined;
+  let bestId = Number.POSITIVE_INFINITY;
+  for (const rrset of node.rrsets.values()) {
+    for (const d of rrset.rdata) {
+      if (d.id < bestId) {
+        bestId = d.id;
+        best = rrset;
+      }
+    }
+  }
+  return best!;
+}
+
 function withOwner(rrset: RRset, owner: string): RRset {
   return rrset.name === owner ? rrset : { ...rrset, name: owner };
 }
@@ -104,7 +121,7 @@ export function resolve(zone: ZoneIndex, labels: string[], qtype: number, fullAn
         for (const rrset of node.rrsets.values()) ans.answer.push(withOwner(rrset, owner));
       } else {
         // RFC 8482 4.1: one RRset, the name's first (the SOA at the apex, else the oldest record's), as NSD does.
-        ans.answer.push(withOwner(node.rrsets.values().next().value!, owner));
+        ans.answer.push(withOwner(firstRRset(node), owner));
       }
       return ans;
     }

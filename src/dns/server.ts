@@ -5,8 +5,9 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import type pino from 'pino';
 import { ListenError } from '../model/errors.js';
-import type { ZoneSnapshot } from '../store/store.js';
+import type { ZoneChange } from '../store/store.js';
 import { DnsEngine } from './engine.js';
+import type { ZoneSource } from './zone-index.js';
 
 export interface DnsServerOptions {
   nameservers: string[];
@@ -20,12 +21,20 @@ export interface DnsServerOptions {
   tcpIdleTimeout: number;
   tcpMaxConnections: number;
   logger?: pino.Logger;
-  /** Answer cache bounds (defaults: 20000 answers, 32 MiB). */
+  /** Answer cache bounds (defaults: 32768 answers, 32 MiB). */
   cacheEntries?: number;
   cacheBytes?: number;
+  /** SO_RCVBUF / SO_SNDBUF of the UDP sockets (bytes; the kernel caps it at net.core.rmem_max / wmem_max). */
+  dnsUdpBuffer?: number;
+  /**
+   * False in a cluster worker: the sockets are the primary's, shared by every worker (UDP: one socket
+   * read by all; TCP: one listening socket, each worker accepts). True (default): this process's own.
+   */
+  exclusive?: boolean;
 }
 
 const BIND_ATTEMPTS = 8;
+const DEFAULT_UDP_BUFFER = 2 * 1024 * 1024;
 
 function bindError(err: NodeJS.ErrnoException, proto: string, address: string, port: number): ListenError {
   const why =
@@ -44,7 +53,7 @@ function bindError(err: NodeJS.ErrnoException, proto: string, address: string, p
   return error;
 }
 
-function bindUdp(address: string, port: number): Promise<dgram.Socket> {
+function bindUdp(address: string, port: number, exclusive: boolean, buffer: number): Promise<dgram.Socket> {
   return new Promise((resolve, reject) => {
     const type = net.isIPv6(address) ? 'udp6' : 'udp4';
     const sock = dgram.createSocket({ type, ipv6Only: type === 'udp6' });
@@ -53,18 +62,27 @@ function bindUdp(address: string, port: number): Promise<dgram.Socket> {
       reject(err);
     };
     sock.once('error', onError);
-    sock.bind({ address, port, exclusive: true }, () => {
+    sock.bind({ address, port, exclusive }, () => {
       sock.off('error', onError);
+      // Large buffers (as NSD's 2 MiB) so a burst waits in the kernel instead of being dropped.
+      if (buffer > 0) {
+        try {
+          sock.setRecvBufferSize(buffer);
+          sock.setSendBufferSize(buffer);
+        } catch {
+          // Not allowed on this system: the kernel's default stays.
+        }
+      }
       resolve(sock);
     });
   });
 }
 
-function bindTcp(server: net.Server, address: string, port: number): Promise<void> {
+function bindTcp(server: net.Server, address: string, port: number, exclusive: boolean): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (err: Error) => reject(err);
     server.once('error', onError);
-    server.listen({ host: address, port, ipv6Only: net.isIPv6(address), exclusive: true }, () => {
+    server.listen({ host: address, port, ipv6Only: net.isIPv6(address), exclusive }, () => {
       server.off('error', onError);
       resolve();
     });
@@ -85,16 +103,23 @@ export class DnsServer {
   private port = 0;
   /** xfr hook: sees every message first; AXFR/IXFR/NOTIFY get their responses here, anything else null (src/xfr). */
   transfer: ((msg: Buffer, remote: string, tcp: boolean) => Buffer[] | null) | null = null;
+  private readonly exclusive: boolean;
 
   constructor(opts: DnsServerOptions) {
     this.opts = opts;
+    this.exclusive = opts.exclusive ?? true;
     this.log = opts.logger;
     this.engine = new DnsEngine(opts);
   }
 
   /** Build that zone's index and swap it in; its cached answers are dropped. Synchronous. */
-  loadZone(snapshot: ZoneSnapshot): void {
+  loadZone(snapshot: ZoneSource): void {
     this.engine.loadZone(snapshot);
+  }
+
+  /** Follow a committed store change (patch the index, or rebuild it from `snapshotOf`). Synchronous. */
+  follow(change: ZoneChange, snapshotOf: (zoneId: number) => ZoneSource | null): 'patched' | 'loaded' | 'removed' {
+    return this.engine.follow(change, snapshotOf);
   }
 
   /** Stop answering for the zone at once (its names get REFUSED, or the enclosing zone's answers). */
@@ -133,14 +158,14 @@ export class DnsServer {
     for (let attempt = 1; ; attempt++) {
       let sock: dgram.Socket;
       try {
-        sock = await bindUdp(address, port);
+        sock = await bindUdp(address, port, this.exclusive, this.opts.dnsUdpBuffer ?? DEFAULT_UDP_BUFFER);
       } catch (err) {
         throw bindError(err as NodeJS.ErrnoException, 'UDP', address, port);
       }
       const bound = sock.address().port;
       const server = this.tcpServer();
       try {
-        await bindTcp(server, address, bound);
+        await bindTcp(server, address, bound, this.exclusive);
       } catch (err) {
         sock.close();
         const e = err as NodeJS.ErrnoException;
@@ -156,14 +181,14 @@ export class DnsServer {
   private async listenOn(address: string, port: number): Promise<void> {
     let sock: dgram.Socket;
     try {
-      sock = await bindUdp(address, port);
+      sock = await bindUdp(address, port, this.exclusive, this.opts.dnsUdpBuffer ?? DEFAULT_UDP_BUFFER);
     } catch (err) {
       throw bindError(err as NodeJS.ErrnoException, 'UDP', address, port);
     }
     this.attachUdp(sock);
     const server = this.tcpServer();
     try {
-      await bindTcp(server, address, port);
+      await bindTcp(server, address, port, this.exclusive);
     } catch (err) {
       throw bindError(err as NodeJS.ErrnoException, 'TCP', address, port);
     }

@@ -39,12 +39,23 @@ export interface ZoneSnapshot {
   records: StoredRecord[];
 }
 
+/** The records a change removed (as they were) and added (as stored, with their ids). */
+export interface ZoneChangeRecords {
+  deleted: StoredRecord[];
+  added: StoredRecord[];
+}
+
 /** What a consumer (DNS index, zone files, NOTIFY) hears after a committed change. */
 export interface ZoneChange {
   zoneId: number;
   domain: string;
   serial: number;
   deleted: boolean;
+  /**
+   * Exactly what changed since the previous serial, when this process made the change (absent for
+   * zone creation and deletion and for changes noticed from another process: read a snapshot then).
+   */
+  records?: ZoneChangeRecords;
 }
 
 export interface JournalEntry {
@@ -396,7 +407,13 @@ export class Store {
         return rec;
       })
       .immediate();
-    this.announce({ zoneId: zone.id, domain: zone.domain, serial, deleted: false });
+    this.announce({
+      zoneId: zone.id,
+      domain: zone.domain,
+      serial,
+      deleted: false,
+      records: { deleted: [], added: [record] },
+    });
     return record;
   }
 
@@ -417,8 +434,15 @@ export class Store {
         this.checkConflicts(zone.id, data, old.id);
         this.stmts.updateRecord.run({ ...data, id: old.id });
         const serial = this.recordChange(zone, [old], [data]);
-        change = { zoneId: zone.id, domain: zone.domain, serial, deleted: false };
-        return { ...old, ...data };
+        const updated = { ...old, ...data };
+        change = {
+          zoneId: zone.id,
+          domain: zone.domain,
+          serial,
+          deleted: false,
+          records: { deleted: [old], added: [updated] },
+        };
+        return updated;
       })
       .immediate();
     if (change) this.announce(change);
@@ -432,7 +456,7 @@ export class Store {
         const zone = this.stmts.zoneById.get(old.zone_id) as ZoneRow;
         this.stmts.deleteRecord.run(old.id);
         const serial = this.recordChange(zone, [old], []);
-        return { zoneId: zone.id, domain: zone.domain, serial, deleted: false };
+        return { zoneId: zone.id, domain: zone.domain, serial, deleted: false, records: { deleted: [old], added: [] } };
       })
       .immediate();
     this.announce(change);
@@ -455,16 +479,28 @@ export class Store {
         if (replace) this.stmts.deleteZoneRecords.run(zone.id);
         this.checkRecordCap(current, records.length);
         const createdAt = isoNow();
+        const inserted: StoredRecord[] = [];
         for (const data of records) {
           this.checkConflicts(zone.id, data, null);
-          this.insert(current, data, createdAt);
+          inserted.push(this.insert(current, data, createdAt));
         }
         const serial = this.recordChange(current, removed, records);
-        return { added: records.length, removed: removed.length, serial };
+        return {
+          added: records.length,
+          removed: removed.length,
+          serial,
+          changed: { deleted: removed, added: inserted },
+        };
       })
       .immediate();
-    this.announce({ zoneId: zone.id, domain: zone.domain, serial: result.serial, deleted: false });
-    return result;
+    this.announce({
+      zoneId: zone.id,
+      domain: zone.domain,
+      serial: result.serial,
+      deleted: false,
+      records: result.changed,
+    });
+    return { added: result.added, removed: result.removed, serial: result.serial };
   }
 
   // ---- what the DNS side and zone files read ----

@@ -21,12 +21,45 @@ export function zoneFinder(dns: DnsServer): (name: string) => ZoneIndex | null {
   };
 }
 
+/** What answering transfers needs from the configuration. */
+export type TransferConfig = Pick<
+  Config,
+  'xfrAllow' | 'notifyAllow' | 'tsigKey' | 'tsigFudge' | 'nameservers' | 'ednsPayload'
+>;
+
+/** TransferConfig in a JSON-safe form, for a DNS worker process's init message (secrets as base64). */
+export type TransferSettings = Omit<TransferConfig, 'tsigKey'> & {
+  tsigKey: Array<{ name: string; algorithm: string; secret: string }>;
+};
+
+export function transferSettings(config: TransferConfig): TransferSettings {
+  return {
+    xfrAllow: config.xfrAllow,
+    notifyAllow: config.notifyAllow,
+    tsigFudge: config.tsigFudge,
+    nameservers: config.nameservers,
+    ednsPayload: config.ednsPayload,
+    tsigKey: config.tsigKey.map((k) => ({ name: k.name, algorithm: k.algorithm, secret: k.secret.toString('base64') })),
+  };
+}
+
+/** In a DNS worker process: the responder from the settings the primary sent. */
+export function transferResponderFromSettings(
+  settings: TransferSettings,
+  findZone: (name: string) => ZoneIndex | null,
+  journal: JournalSource,
+  logger?: pino.Logger,
+): TransferResponder {
+  const tsigKey = settings.tsigKey.map((k) => ({ ...k, secret: Buffer.from(k.secret, 'base64') })) as Config['tsigKey'];
+  return transferResponder({ ...settings, tsigKey }, findZone, journal, logger);
+}
+
 /**
  * The responder whose `handler` goes into DnsServer.transfer. In a process without the Store (a DNS
  * worker), pass a `new JournalReader(databasePath(config.data))` as the journal.
  */
 export function transferResponder(
-  config: Config,
+  config: TransferConfig,
   findZone: (name: string) => ZoneIndex | null,
   journal: JournalSource,
   logger?: pino.Logger,
@@ -52,16 +85,20 @@ export function transferHandler(...args: Parameters<typeof transferResponder>): 
 }
 
 export interface Transfers {
-  responder: TransferResponder;
+  /** Null when DNS runs in worker processes. */
+  responder: TransferResponder | null;
   notifier: NotifySender;
   close(): void;
 }
 
-/** In the store's process: answer transfers on `dns`, NOTIFY the secondaries and prune the journal on changes. */
-export function startTransfers(config: Config, store: Store, dns: DnsServer, logger: pino.Logger): Transfers {
+/**
+ * In the store's process: NOTIFY the secondaries and prune the journal on changes, and answer transfers
+ * on `dns` when DNS runs in this process (with worker processes, each answers them; see dns-worker.ts).
+ */
+export function startTransfers(config: Config, store: Store, dns: DnsServer | null, logger: pino.Logger): Transfers {
   const log = logger.child({ component: 'xfr' });
-  const responder = transferResponder(config, zoneFinder(dns), store, logger);
-  dns.transfer = responder.handler;
+  const responder = dns ? transferResponder(config, zoneFinder(dns), store, logger) : null;
+  if (dns && responder) dns.transfer = responder.handler;
   const notifier = new NotifySender({
     targets: config.notify,
     keys: keyRing(config.tsigKey),
@@ -90,7 +127,7 @@ export function startTransfers(config: Config, store: Store, dns: DnsServer, log
       store.events.off('zoneChanged', onChange);
       pruner.close();
       notifier.close();
-      dns.transfer = null;
+      if (dns) dns.transfer = null;
     },
   };
 }

@@ -109,7 +109,7 @@ export class NotifySender {
 
   private message(p: Pending): Buffer {
     // The SOA as the zone index builds it (same names, timers), with this serial.
-    const index = new ZoneIndex({ id: 0, uuid: '', domain: p.zone, serial: p.serial, records: [] }, this.o.defaults);
+    const index = new ZoneIndex({ id: 0, domain: p.zone, serial: p.serial, records: [] }, this.o.defaults);
     const question = Buffer.concat([nameWire(p.zone), Buffer.from([0, TYPE.SOA, 0, 1])]);
     const [bytes] = toMessages([soaAt(index, p.serial)], {
       id: p.id,

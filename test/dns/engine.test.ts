@@ -22,8 +22,7 @@ let engine: DnsEngine;
 function wire(store: TempStore, e: DnsEngine): void {
   for (const z of store.store.allZones()) e.loadZone(store.store.snapshot(z.id)!);
   store.store.events.on('zoneChanged', (c) => {
-    if (c.deleted) e.removeZone(c.zoneId);
-    else e.loadZone(store.store.snapshot(c.zoneId)!);
+    e.follow(c, (id) => store.store.snapshot(id));
   });
 }
 

@@ -29,7 +29,13 @@ export interface TestServer {
 export async function startTestServer(extraArgs: string[] = []): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'vpsdns-api-'));
   const config = loadConfig(
-    ['--data', dataDir, '--listen', '127.0.0.1', '--api-port', '0', '--dns-port', '0', ...extraArgs],
+    // DNS in-process unless a test asks for workers (--workers N in extraArgs wins). Rate limits off unless
+    // a test turns them on: the suites send bursts from one token and one address.
+    [
+      ...['--data', dataDir, '--listen', '127.0.0.1', '--api-port', '0', '--dns-port', '0', '--workers', '0'],
+      ...['--api-rate-limit', '0', '--auth-fail-limit', '0'],
+      ...extraArgs,
+    ],
     {},
   );
   const origWrite = process.stdout.write;

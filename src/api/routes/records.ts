@@ -43,6 +43,6 @@ export function recordRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.delete('/api/v1/dns-records/:uuid/', { config: { permission: 'dns:delete' } }, async (request, reply) => {
     store.deleteRecord(request.principal.accountId, uuidOf(request));
-    reply.code(204).send();
+    return reply.code(204).send();
   });
 }

@@ -36,7 +36,7 @@ export function zoneRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.delete('/api/v1/dns-zones/:uuid/', { config: { permission: 'dns:delete' } }, async (request, reply) => {
     store.deleteZone(request.principal.accountId, (request.params as { uuid: string }).uuid);
-    reply.code(204).send();
+    return reply.code(204).send();
   });
 
   app.get('/api/v1/dns-zones/:uuid/records/', { config: { permission: 'dns:list' } }, async (request, reply) => {

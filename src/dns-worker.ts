@@ -1,0 +1,15 @@
+// Entry point of a DNS worker process (forked by dns/cluster.ts): the DNS server, plus the zone-transfer
+// responder (AXFR/IXFR/NOTIFY arriving at this worker), which reads the journal read-only itself.
+import { runWorker } from './dns/worker.js';
+import { JournalReader, type TransferSettings, transferResponderFromSettings, zoneFinder } from './xfr/index.js';
+
+runWorker((server, extension, { dbPath, logger }) => {
+  const settings = extension as TransferSettings | null;
+  if (!settings) return;
+  server.transfer = transferResponderFromSettings(
+    settings,
+    zoneFinder(server),
+    new JournalReader(dbPath),
+    logger,
+  ).handler;
+});
