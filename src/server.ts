@@ -112,9 +112,10 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       return { ready: Object.values(checks).every(Boolean), checks };
     };
 
-    // Zone files first: a start with an unwritable zone directory fails before anything listens.
+    // Zone files first: a start with an unwritable zone directory fails before anything listens. The files
+    // themselves are regenerated in the background.
     const zoneFiles = zoneFileWriterFromConfig(store, config, logger);
-    await zoneFiles.start();
+    await zoneFiles.start({ background: true });
     stops.push(() => zoneFiles.close());
     counterFromStats(
       metrics,

@@ -87,6 +87,7 @@ export class ZoneFileWriter {
   private confText: string | null = null;
   private confChain: Promise<void> = Promise.resolve();
   private started = false;
+  private initialWrite: Promise<void> = Promise.resolve();
   private closed = false;
   private readonly listener = (change: ZoneChange) => this.schedule(change.domain);
   private readonly renderer: ZoneRenderer;
@@ -114,7 +115,7 @@ export class ZoneFileWriter {
   }
 
   /** Check the directories are writable (ZoneDirError if not), write every file, then follow the store. */
-  async start(): Promise<void> {
+  async start(opts: { background?: boolean } = {}): Promise<void> {
     if (this.started) return;
     for (const dir of [this.zoneDir, this.confDir]) {
       try {
@@ -129,7 +130,9 @@ export class ZoneFileWriter {
     this.started = true;
     // Listen first: a change committed while writeAll runs is written again afterwards.
     this.store.events.on('zoneChanged', this.listener);
-    await this.writeAll();
+    // In the background (serve), tens of thousands of zones do not hold up DNS and the API; flush() waits.
+    this.initialWrite = this.writeAll().catch((err) => this.log.error({ err }, 'regenerating the zone files failed'));
+    if (!opts.background) await this.initialWrite;
   }
 
   /**
@@ -155,6 +158,7 @@ export class ZoneFileWriter {
 
   /** Write now whatever is waiting for its debounce, and wait for every write in progress. */
   async flush(): Promise<void> {
+    await this.initialWrite;
     for (const [domain, p] of this.pending) {
       clearTimeout(p.timer);
       this.pending.delete(domain);
