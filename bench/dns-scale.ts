@@ -135,6 +135,8 @@ async function start(dir: string, workers = 1): Promise<{ serve: ServeProcess; m
     '0',
     '--dns-port',
     '0',
+    '--rrl-rate',
+    '0',
     '--workers',
     String(workers),
   ]);

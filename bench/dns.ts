@@ -307,6 +307,9 @@ async function startVpsdns(
     '0',
     '--dns-port',
     String(port),
+    // Rate limiting off, as for NSD here: dnsperf is one client asking the same names.
+    '--rrl-rate',
+    '0',
     ...(WORKERS === '' ? [] : ['--workers', WORKERS]),
   ]);
   const pid = serve.child.pid!;

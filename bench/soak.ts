@@ -30,6 +30,8 @@ async function main() {
     '0',
     '--api-rate-limit',
     '0',
+    '--rrl-rate',
+    '0',
   ]);
   const token = server.output().match(/vps_[A-Za-z0-9]+/)![0];
   const base = `http://127.0.0.1:${server.apiPort}`;

@@ -69,6 +69,9 @@ export const configSchema = z
     ednsPayload: z.coerce.number().int().min(512).max(65535).default(1232),
     tcpIdleTimeout: z.coerce.number().int().min(100).max(600000).default(10000),
     tcpMaxConnections: z.coerce.number().int().min(1).max(100000).default(1000),
+    tcpSessionTimeout: z.coerce.number().int().min(0).max(86_400_000).default(120_000),
+    rrlRate: z.coerce.number().int().min(0).max(1_000_000).default(200),
+    rrlSlip: z.coerce.number().int().min(0).max(100).default(2),
     /** DNS worker processes sharing the DNS ports (0 = answer in the API process). */
     workers: z.coerce.number().int().min(0).max(256).default(availableParallelism()),
     dnsUdpBuffer: z.coerce
@@ -149,6 +152,9 @@ const HELP: Record<Key, string> = {
   ednsPayload: 'EDNS0 UDP payload size advertised',
   tcpIdleTimeout: 'ms before an idle DNS TCP connection closes',
   tcpMaxConnections: 'concurrent DNS TCP connections (per worker)',
+  tcpSessionTimeout: 'ms after which a DNS TCP connection is closed whatever it does (0 = never)',
+  rrlRate: 'DNS response rate limit: UDP responses per second per client /24 (/56) and response (0 = off)',
+  rrlSlip: 'every Nth rate-limited response is sent truncated (TC) instead of dropped (0 = drop all)',
   workers: 'DNS worker processes sharing the DNS ports (default: CPU count; 0 = DNS in the API process)',
   dnsUdpBuffer: 'UDP socket receive/send buffer in bytes (capped by net.core.rmem_max/wmem_max)',
   dnsCacheEntries: 'precompiled answers cached per DNS process (rounded down to a power of two)',

@@ -9,6 +9,7 @@ import { type Config, databasePath } from './config.js';
 import { DnsCluster } from './dns/cluster.js';
 import { loadAllZones } from './dns/loader.js';
 import { DnsServer } from './dns/server.js';
+import { registerDnsMetrics } from './metrics/dns.js';
 import { counterFromStats, Registry } from './metrics/registry.js';
 import { ListenError } from './model/errors.js';
 import { ALL_PERMISSIONS } from './store/auth.js';
@@ -138,6 +139,9 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       ednsPayload: config.ednsPayload,
       tcpIdleTimeout: config.tcpIdleTimeout,
       tcpMaxConnections: config.tcpMaxConnections,
+      tcpSessionTimeout: config.tcpSessionTimeout,
+      rrlRate: config.rrlRate,
+      rrlSlip: config.rrlSlip,
       cacheEntries: config.dnsCacheEntries,
       dnsUdpBuffer: config.dnsUdpBuffer,
     };
@@ -155,6 +159,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       });
       ready.zonesLoaded = true;
       transfers = startTransfers(config, store, dns, logger);
+      registerDnsMetrics(metrics, () => dns.engine.counters);
       await dns.listen(config.listen, config.dnsPort);
       stops.push(() => dns.close());
       dnsPort = dns.ports.udp;
@@ -172,6 +177,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       });
       dnsCluster = c;
       transfers = startTransfers(config, store, null, logger);
+      registerDnsMetrics(metrics, () => c.counters());
       store.events.on('zoneChanged', (change) => c.announce(change));
       stops.push(() => c.close());
       await c.start();

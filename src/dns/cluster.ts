@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { ListenError } from '../model/errors.js';
 import type { ZoneChange } from '../store/store.js';
-import { type DnsCounters, newCounters } from './engine.js';
+import { addCounters, type DnsCounters, newCounters } from './engine.js';
 import type { DnsServerOptions } from './server.js';
 import type { FromWorker, ToWorker } from './worker.js';
 
@@ -227,14 +227,4 @@ export class DnsCluster {
     await Promise.all(exits);
     for (const w of this.waiters.splice(0)) w.done();
   }
-}
-
-function addCounters(into: DnsCounters, c: DnsCounters): void {
-  into.queries += c.queries;
-  into.tcp += c.tcp;
-  into.cacheHits += c.cacheHits;
-  into.cacheMisses += c.cacheMisses;
-  into.truncated += c.truncated;
-  into.dropped += c.dropped;
-  for (let i = 0; i < into.rcodes.length; i++) into.rcodes[i] += c.rcodes[i] ?? 0;
 }

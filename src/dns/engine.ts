@@ -36,7 +36,40 @@ export interface DnsCounters {
   dropped: number;
   /** Responses by rcode (index = rcode, 0..23). */
   rcodes: number[];
+  /** Queries by type (index: QTYPE_SLOTS, the last slot for every other type and unparsed packets). */
+  qtypes: number[];
+  /** Sampled query latency (1 query in LATENCY_SAMPLE): counts per LATENCY_BOUNDS bucket (+Inf last), sum in s. */
+  latency: number[];
+  latencySum: number;
+  /** TCP connections accepted, and open now. */
+  tcpConnections: number;
+  tcpOpen: number;
+  /** UDP responses held back by response rate limiting, dropped or sent truncated (slip). */
+  rrlDropped: number;
+  rrlSlipped: number;
 }
+
+/** Query types counted by name; anything else is `other`. */
+export const QTYPE_SLOTS = [
+  'A',
+  'NS',
+  'CNAME',
+  'SOA',
+  'MX',
+  'TXT',
+  'AAAA',
+  'SRV',
+  'CAA',
+  'ANY',
+  'AXFR',
+  'IXFR',
+  'other',
+];
+const QTYPE_SLOT = new Map<number, number>(
+  [1, 2, 5, 6, 15, 16, 28, 33, 257, 255, 252, 251].map((code, slot) => [code, slot]),
+);
+export const LATENCY_BOUNDS = [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.005, 0.01];
+export const LATENCY_SAMPLE = 64;
 
 export function newCounters(): DnsCounters {
   return {
@@ -47,7 +80,32 @@ export function newCounters(): DnsCounters {
     truncated: 0,
     dropped: 0,
     rcodes: new Array(24).fill(0),
+    qtypes: new Array(QTYPE_SLOTS.length).fill(0),
+    latency: new Array(LATENCY_BOUNDS.length + 1).fill(0),
+    latencySum: 0,
+    tcpConnections: 0,
+    tcpOpen: 0,
+    rrlDropped: 0,
+    rrlSlipped: 0,
   };
+}
+
+/** Add `c` into `into`, field by field (numbers and arrays of numbers). */
+export function addCounters(into: DnsCounters, c: DnsCounters): void {
+  for (const key of Object.keys(into) as Array<keyof DnsCounters>) {
+    const a = into[key];
+    const b = c[key];
+    if (Array.isArray(a) && Array.isArray(b)) for (let i = 0; i < a.length; i++) a[i] += b[i] ?? 0;
+    else if (typeof a === 'number' && typeof b === 'number') (into[key] as number) = a + b;
+  }
+}
+
+/** Record one sampled latency (seconds). */
+export function observeLatency(c: DnsCounters, seconds: number): void {
+  let i = 0;
+  while (i < LATENCY_BOUNDS.length && seconds > LATENCY_BOUNDS[i]) i++;
+  c.latency[i]++;
+  c.latencySum += seconds;
 }
 
 // ---- the fast parser's scratch: one query at a time, nothing allocated ----
@@ -189,7 +247,9 @@ export class DnsEngine {
     const c = this.counters;
     c.queries++;
     if (tcp) c.tcp++;
-    if (parseFast(packet)) {
+    const fast = parseFast(packet);
+    c.qtypes[fast ? (QTYPE_SLOT.get(fQtype) ?? QTYPE_SLOTS.length - 1) : QTYPE_SLOTS.length - 1]++;
+    if (fast) {
       const e = this.cache.get(fHash, nameBuf, fNameLength, fQtype, fMode);
       if (e !== undefined && e.zone.epoch === e.epoch) {
         const limit = tcp ? TCP_LIMIT : fMode === 0 ? 512 : Math.min(fPayload, this.ednsPayload);

@@ -115,3 +115,39 @@ export function truncatedResponse(response: Buffer, questionEnd: number): Buffer
   out.writeUInt16BE(0, 10);
   return out;
 }
+
+const RCODE_NXDOMAIN = 3;
+
+/**
+ * How RRL groups a response: answers by name and type, NXDOMAIN by zone (so random names under one zone
+ * share a budget), referrals and NODATA by name, errors by rcode. Null when the response has no question.
+ */
+export function responseKey(
+  response: Buffer,
+  zoneOf: (labels: string[]) => string | null,
+): { key: string; questionEnd: number } | null {
+  if (response.length < 12 || response.readUInt16BE(4) !== 1) return null;
+  // The question's name is written uncompressed: read its labels, lower-cased.
+  const labels: string[] = [];
+  let at = 12;
+  for (;;) {
+    if (at >= response.length) return null;
+    const len = response[at];
+    if (len === 0) break;
+    if (len > 63 || at + 1 + len > response.length) return null;
+    labels.push(response.toString('latin1', at + 1, at + 1 + len).toLowerCase());
+    at += 1 + len;
+  }
+  const questionEnd = at + 5;
+  if (questionEnd > response.length) return null;
+  const qtype = response.readUInt16BE(at + 1);
+  const name = labels.join('.');
+  const rcode = response[3] & 0x0f;
+  const answers = response.readUInt16BE(6);
+  let key: string;
+  if (rcode === RCODE_NXDOMAIN) key = `nx ${zoneOf(labels) ?? name}`;
+  else if (rcode !== 0) key = `err ${rcode}`;
+  else if (answers > 0) key = `ans ${qtype} ${name}`;
+  else key = `${response[2] & 0x04 ? 'nodata' : 'referral'} ${name}`;
+  return { key, questionEnd };
+}

@@ -6,7 +6,8 @@ import net from 'node:net';
 import type pino from 'pino';
 import { ListenError } from '../model/errors.js';
 import type { ZoneChange } from '../store/store.js';
-import { DnsEngine } from './engine.js';
+import { DnsEngine, LATENCY_SAMPLE, observeLatency } from './engine.js';
+import { ResponseRateLimiter, responseKey, truncatedResponse } from './rrl.js';
 import type { ZoneSource } from './zone-index.js';
 
 export interface DnsServerOptions {
@@ -20,6 +21,12 @@ export interface DnsServerOptions {
   ednsPayload: number;
   tcpIdleTimeout: number;
   tcpMaxConnections: number;
+  /** A TCP connection is closed after this long whatever it does (ms; 0 = no limit). */
+  tcpSessionTimeout?: number;
+  /** Response rate limiting on UDP: responses per second per client network and response (0 = off). */
+  rrlRate?: number;
+  /** Every rrlSlip-th limited response goes out truncated instead of being dropped. */
+  rrlSlip?: number;
   logger?: pino.Logger;
   /** Answer cache bounds (defaults: 32768 answers, 32 MiB). */
   cacheEntries?: number;
@@ -104,12 +111,39 @@ export class DnsServer {
   /** xfr hook: sees every message first; AXFR/IXFR/NOTIFY get their responses here, anything else null (src/xfr). */
   transfer: ((msg: Buffer, remote: string, tcp: boolean) => Buffer[] | null) | null = null;
   private readonly exclusive: boolean;
+  private readonly rrl: ResponseRateLimiter;
+  private sampleTick = 0;
 
   constructor(opts: DnsServerOptions) {
     this.opts = opts;
     this.exclusive = opts.exclusive ?? true;
     this.log = opts.logger;
     this.engine = new DnsEngine(opts);
+    this.rrl = new ResponseRateLimiter({ ratePerSecond: opts.rrlRate ?? 0, slip: opts.rrlSlip ?? 2 });
+  }
+
+  /** The engine's answer, timed for 1 query in LATENCY_SAMPLE (timing every one would cost the hot path). */
+  private answer(msg: Buffer, tcp: boolean): Buffer | null {
+    if (++this.sampleTick < LATENCY_SAMPLE) return this.engine.handle(msg, tcp);
+    this.sampleTick = 0;
+    const t0 = performance.now();
+    const out = this.engine.handle(msg, tcp);
+    observeLatency(this.engine.counters, (performance.now() - t0) / 1000);
+    return out;
+  }
+
+  /** Response rate limiting (UDP): the response, a truncated one (slip), or null (dropped). */
+  private limit(out: Buffer, address: string): Buffer | null {
+    const key = responseKey(out, (labels) => this.engine.zones.find(labels)?.domain ?? null);
+    if (key === null) return out;
+    const decision = this.rrl.decide(address, key.key);
+    if (decision === 'send') return out;
+    if (decision === 'slip') {
+      this.engine.counters.rrlSlipped++;
+      return truncatedResponse(out, key.questionEnd);
+    }
+    this.engine.counters.rrlDropped++;
+    return null;
   }
 
   /** Build that zone's index and swap it in; its cached answers are dropped. Synchronous. */
@@ -207,7 +241,8 @@ export class DnsServer {
           for (const m of xfr) sock.send(m, rinfo.port, rinfo.address);
           return;
         }
-        out = this.engine.handle(msg, false);
+        out = this.answer(msg, false);
+        if (out && this.rrl.enabled) out = this.limit(out, rinfo.address);
       } catch (err) {
         this.log?.error({ err }, 'DNS query failed');
         return;
@@ -229,9 +264,20 @@ export class DnsServer {
       return;
     }
     this.connections.add(conn);
+    const counters = this.engine.counters;
+    counters.tcpConnections++;
+    counters.tcpOpen++;
     conn.setNoDelay(true);
     conn.setTimeout(this.opts.tcpIdleTimeout, () => conn.destroy());
-    conn.on('close', () => this.connections.delete(conn));
+    // A total lifetime too, so a client trickling queries cannot hold a connection forever.
+    const session = this.opts.tcpSessionTimeout
+      ? setTimeout(() => conn.end(), this.opts.tcpSessionTimeout).unref()
+      : null;
+    conn.on('close', () => {
+      this.connections.delete(conn);
+      counters.tcpOpen--;
+      if (session) clearTimeout(session);
+    });
     conn.on('error', () => conn.destroy());
     let pending: Buffer = Buffer.alloc(0);
     conn.on('data', (chunk: Buffer) => {
@@ -255,7 +301,7 @@ export class DnsServer {
             }
             continue;
           }
-          out = this.engine.handle(msg, true);
+          out = this.answer(msg, true);
         } catch (err) {
           this.log?.error({ err }, 'DNS query failed');
           out = null;
@@ -274,8 +320,12 @@ export class DnsServer {
     });
   }
 
+  /** Stop listening; TCP answers already written are flushed (end), stragglers cut after a second. */
   async close(): Promise<void> {
-    for (const conn of this.connections) conn.destroy();
+    for (const conn of this.connections) {
+      conn.end();
+      setTimeout(() => conn.destroy(), 1000).unref();
+    }
     this.connections.clear();
     const udp = this.udp.splice(0);
     const tcp = this.tcp.splice(0);

@@ -127,6 +127,34 @@ export class Histogram extends Metric {
   }
 }
 
+/** A histogram whose per-bucket counts (not cumulative, +Inf last) and sum another component keeps. */
+export class CollectedHistogram extends Metric {
+  constructor(
+    name: string,
+    help: string,
+    readonly bounds: number[],
+    private readonly read: () => { counts: number[]; sum: number },
+  ) {
+    super(name, help, 'histogram');
+  }
+  render(): string[] {
+    const { counts, sum } = this.read();
+    const lines = this.header();
+    let cumulative = 0;
+    for (let i = 0; i < this.bounds.length; i++) {
+      cumulative += counts[i] ?? 0;
+      lines.push(`${this.name}_bucket{le="${this.bounds[i]}"} ${cumulative}`);
+    }
+    cumulative += counts[this.bounds.length] ?? 0;
+    lines.push(
+      `${this.name}_bucket{le="+Inf"} ${cumulative}`,
+      `${this.name}_sum ${sum}`,
+      `${this.name}_count ${cumulative}`,
+    );
+    return lines;
+  }
+}
+
 export class Registry {
   private readonly metrics: Metric[] = [];
   counter(name: string, help: string): Counter {
@@ -137,6 +165,9 @@ export class Registry {
   }
   histogram(name: string, help: string, buckets: number[]): Histogram {
     return this.add(new Histogram(name, help, buckets));
+  }
+  collectedHistogram(name: string, help: string, bounds: number[], read: () => { counts: number[]; sum: number }) {
+    return this.add(new CollectedHistogram(name, help, bounds, read));
   }
   private add<T extends Metric>(m: T): T {
     if (this.metrics.some((x) => x.name === m.name)) throw new Error(`metric ${m.name} registered twice`);

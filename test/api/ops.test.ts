@@ -54,6 +54,24 @@ describe('health, readiness and metrics', () => {
     }
     expect(after).toContain('vpsdns_zonefile_events_total{event="written"} 1');
     expect(after).toContain('vpsdns_xfr_requests_total{kind="refused"} 1');
+    // DNS counters (the query path; transfers count in vpsdns_xfr_*): one SOA query over TCP.
+    await new Promise<void>((resolve) => {
+      const s = connect(srv.dnsPort, '127.0.0.1', () =>
+        s.write(
+          dnsPacket.streamEncode({ type: 'query', id: 10, questions: [{ name: 'metrics.example', type: 'SOA' }] }),
+        ),
+      );
+      s.once('data', () => {
+        s.destroy();
+        resolve();
+      });
+    });
+    after = await (await fetch(`${srv.base}/metrics`)).text();
+    expect(after).toContain('vpsdns_dns_queries_total{transport="tcp"} 1');
+    expect(after).toContain('vpsdns_dns_queries_by_type_total{qtype="SOA"} 1');
+    expect(after).toContain('vpsdns_dns_responses_total{rcode="NOERROR"} 1');
+    expect(after).toContain('vpsdns_dns_tcp_connections_total 2');
+    expect(after).toContain('# TYPE vpsdns_dns_query_duration_seconds histogram');
     // No unbounded labels: no uuids or names in the series.
     expect(text).not.toContain(zone.uuid);
     expect(text).not.toContain('metrics.example');
