@@ -536,7 +536,7 @@ export class Store {
   private announce(change: ZoneChange): void {
     if (change.deleted) this.knownSerials.delete(change.zoneId);
     else this.knownSerials.set(change.zoneId, { domain: change.domain, serial: change.serial });
-    this.lastDataVersion = this.dataVersion();
+    // (data_version only moves for other connections' commits, so our own need no re-read.)
     this.events.emit('zoneChanged', change);
   }
 

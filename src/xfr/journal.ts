@@ -53,6 +53,17 @@ export interface PruneLimits {
 
 /** Prune one zone's journal; returns the rows deleted. Runs in the store's process, on its connection. */
 export function pruneJournal(db: Database.Database, zoneId: number, limits: PruneLimits, now = new Date()): number {
+  const oldestAllowed = limits.maxAgeSeconds > 0 ? isoNow(new Date(now.getTime() - limits.maxAgeSeconds * 1000)) : '';
+  // Most calls find nothing to do: decide that from the count and the oldest row, without grouping.
+  const head = db
+    .prepare<[number, number], { n: number; oldest: string | null }>(
+      `SELECT count(*) AS n, (SELECT at FROM changes WHERE zone_id = ? ORDER BY serial LIMIT 1) AS oldest
+       FROM changes WHERE zone_id = ?`,
+    )
+    .get(zoneId, zoneId);
+  const withinCount = limits.maxChanges === 0 || (head?.n ?? 0) <= limits.maxChanges;
+  const withinAge = oldestAllowed === '' || head?.oldest === null || (head?.oldest ?? '') >= oldestAllowed;
+  if (withinCount && withinAge) return 0;
   return db
     .transaction(() => {
       // Steps newest first: the last row id of each serial step and its size.
@@ -62,8 +73,6 @@ export function pruneJournal(db: Database.Database, zoneId: number, limits: Prun
            WHERE zone_id = ? GROUP BY serial ORDER BY last DESC`,
         )
         .all(zoneId);
-      const oldestAllowed =
-        limits.maxAgeSeconds > 0 ? isoNow(new Date(now.getTime() - limits.maxAgeSeconds * 1000)) : '';
       let kept = 0;
       let cut = -1;
       for (const step of steps) {
