@@ -1,13 +1,6 @@
 // The management API as a Fastify app: bearer-token auth with per-route permissions, the routes,
 // and one error shape {detail, error_code, field} for every 4xx/5xx (also 404, 405, 413, 415).
-import Fastify, {
-  type FastifyBaseLogger,
-  type FastifyError,
-  type FastifyInstance,
-  type FastifyReply,
-  type FastifyRequest,
-  LogController,
-} from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { ApiError } from '../model/errors.js';
 import { hasPermission, type Permission, type Principal } from '../store/auth.js';
 import type { ApiContext } from './context.js';
@@ -77,8 +70,8 @@ function toApiError(err: FastifyError | Error): ApiError {
 
 export function buildApp(ctx: ApiContext): FastifyInstance {
   const app = Fastify({
-    loggerInstance: ctx.logger as FastifyBaseLogger,
-    logController: new LogController({ disableRequestLogging: true }),
+    // No Fastify logger: it would make a child logger per request; the hooks below log one line each.
+    logger: false,
     bodyLimit: JSON_BODY_LIMIT,
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
     return503OnClosing: true,
@@ -101,7 +94,7 @@ export function buildApp(ctx: ApiContext): FastifyInstance {
     const route = request.routeOptions.url ?? 'unmatched';
     requests.inc({ route, method: request.method, status: String(reply.statusCode) });
     latency.observe(reply.elapsedTime / 1000, { route });
-    request.log.info(
+    ctx.logger.info(
       {
         method: request.method,
         route: request.routeOptions.url ?? null,
@@ -159,7 +152,7 @@ export function buildApp(ctx: ApiContext): FastifyInstance {
 
   app.setErrorHandler((err, request, reply) => {
     const apiError = toApiError(err as Error);
-    if (apiError.status >= 500) request.log.error({ err }, 'request failed');
+    if (apiError.status >= 500) ctx.logger.error({ err, url: request.url }, 'request failed');
     if (apiError.status === 401) reply.header('WWW-Authenticate', 'Bearer');
     reply.code(apiError.status).send(apiError.toBody());
   });

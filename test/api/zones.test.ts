@@ -185,3 +185,28 @@ describe('serials, journal and change events', () => {
     ]);
   });
 });
+
+describe('zone representation versions', () => {
+  it('GET carries the serial as ETag; If-None-Match gives 304 until the zone changes', async () => {
+    const z = (await createZone('etag.example')).body;
+    const first = await srv.request('GET', `/api/v1/dns-zones/${z.uuid}/`, { token });
+    const etag = first.headers.get('etag')!;
+    expect(etag).toMatch(/^"\d{10}"$/);
+    const same = await srv.request('GET', `/api/v1/dns-zones/${z.uuid}/`, {
+      token,
+      headers: { 'if-none-match': etag },
+    });
+    expect(same.status).toBe(304);
+    await srv.request('POST', `/api/v1/dns-zones/${z.uuid}/records/`, {
+      token,
+      body: { record_type: 'A', name: 'x', value: '192.0.2.1' },
+    });
+    const changed = await srv.request('GET', `/api/v1/dns-zones/${z.uuid}/`, {
+      token,
+      headers: { 'if-none-match': etag },
+    });
+    expect(changed.status).toBe(200);
+    expect(changed.body.records).toHaveLength(1);
+    expect(changed.headers.get('etag')).not.toBe(etag);
+  });
+});
