@@ -14,17 +14,9 @@ import { nameKeyLabels, parseQuery, type Query } from '../src/dns/wire.js';
 import { ZoneIndex } from '../src/dns/zone-index.js';
 import { validateRecord } from '../src/model/record.js';
 import { Store, type StoredRecord } from '../src/store/store.js';
+import { SOA_DEFAULTS } from '../test/helpers/soa.js';
 
-const defaults = {
-  nameservers: ['ns1.vps.org', 'ns2.vps.org'],
-  hostmaster: 'hostmaster.vps.org',
-  soaTtl: 3600,
-  soaRefresh: 10800,
-  soaRetry: 3600,
-  soaExpire: 1209600,
-  soaMinimum: 300,
-  ednsPayload: 1232,
-};
+const defaults = { ...SOA_DEFAULTS, ednsPayload: 1232 };
 
 function query(name: string, type: string): Buffer {
   return dnsPacket.encode({

@@ -8,7 +8,6 @@
 
 import { execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import dgram from 'node:dgram';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +16,7 @@ import dnsPacket from 'dns-packet';
 import { databasePath } from '../src/config.js';
 import { Store } from '../src/store/store.js';
 import { BIN, type ServeProcess } from '../test/helpers/cli.js';
+import { udpExchange } from '../test/helpers/net.js';
 import { benchFixture } from './lib/fixture.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -179,22 +179,6 @@ function dnsperfQps(port: number, queries: string[], dir: string): number {
   return Number(/Queries per second:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
 }
 
-function askUdp(port: number, msg: Buffer): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const sock = dgram.createSocket('udp4');
-    const timer = setTimeout(() => {
-      sock.close();
-      reject(new Error('timeout'));
-    }, 2000);
-    sock.on('message', (m) => {
-      clearTimeout(timer);
-      sock.close();
-      resolve(m);
-    });
-    sock.send(msg, port, '127.0.0.1');
-  });
-}
-
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main() {
@@ -275,7 +259,7 @@ async function main() {
     if (res.status !== 201) throw new Error(`write ${res.status}`);
     const q = dnsPacket.encode({ type: 'query', id: i, questions: [{ name: `new${i}.${w.zoneDomain}`, type: 'A' }] });
     for (let tries = 0; tries < 1000; tries++) {
-      const a = dnsPacket.decode(await askUdp(s.serve.dnsPort, q));
+      const a = dnsPacket.decode(await udpExchange(s.serve.dnsPort, q));
       if ((a.answers ?? []).length > 0) break;
     }
     writeMs.push(t1 - t0);

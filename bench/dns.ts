@@ -8,15 +8,14 @@
 // ceiling. Environment: BENCH_SECONDS (10 per run), BENCH_WORKERS (vpsdns --workers, 1), BENCH_ONLY
 // (comma list of server names). Loopback only; every process started is stopped by pid.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import dgram from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import dnsPacket from 'dns-packet';
 import { databasePath } from '../src/config.js';
 import { Store } from '../src/store/store.js';
 import { spawnServe } from '../test/helpers/cli.js';
+import { freePort, udpExchange } from '../test/helpers/net.js';
 import { benchFixture } from './lib/fixture.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -63,40 +62,6 @@ function has(binary: string): string | null {
   return null;
 }
 
-async function freePort(): Promise<number> {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const port = await new Promise<number>((resolve) => {
-      const s = net.createServer().listen(0, '127.0.0.1', () => {
-        const p = (s.address() as net.AddressInfo).port;
-        s.close(() => resolve(p));
-      });
-    });
-    const udpFree = await new Promise<boolean>((resolve) => {
-      const u = dgram.createSocket('udp4');
-      u.once('error', () => resolve(false));
-      u.bind(port, '127.0.0.1', () => u.close(() => resolve(true)));
-    });
-    if (udpFree) return port;
-  }
-  throw new Error('no free port');
-}
-
-function askUdp(port: number, msg: Buffer, timeoutMs = 1000): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const sock = dgram.createSocket('udp4');
-    const timer = setTimeout(() => {
-      sock.close();
-      reject(new Error('timeout'));
-    }, timeoutMs);
-    sock.on('message', (m) => {
-      clearTimeout(timer);
-      sock.close();
-      resolve(m);
-    });
-    sock.send(msg, port, '127.0.0.1');
-  });
-}
-
 function query(name: string, type: string, id = 1): Buffer {
   return dnsPacket.encode({
     type: 'query',
@@ -111,7 +76,7 @@ async function waitForAnswer(port: number, domain: string, proc: ChildProcess, l
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`exited with ${proc.exitCode}: ${log()}`);
     try {
-      const r = dnsPacket.decode(await askUdp(port, query(domain, 'SOA'), 300));
+      const r = dnsPacket.decode(await udpExchange(port, query(domain, 'SOA'), 300));
       if ((r.answers ?? []).length > 0) return;
     } catch {
       // not yet
@@ -277,7 +242,7 @@ async function answers(port: number, lines: string[]): Promise<Map<string, strin
   for (const line of lines) {
     const [name, type] = line.split(' ');
     try {
-      out.set(line, normalize(await askUdp(port, query(name, type, out.size & 0xffff))));
+      out.set(line, normalize(await udpExchange(port, query(name, type, out.size & 0xffff))));
     } catch (err) {
       out.set(line, `error: ${(err as Error).message}`);
     }

@@ -7,17 +7,10 @@ import { join } from 'node:path';
 import { resourceUsage } from 'node:process';
 import { Store } from '../src/store/store.js';
 import { exportZone, importZoneText } from '../src/zonefile/import-export.js';
+import { SOA_DEFAULTS } from '../test/helpers/soa.js';
 
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 100_000);
-const SOA = {
-  nameservers: ['ns1.vps.org', 'ns2.vps.org'],
-  hostmaster: 'hostmaster.vps.org',
-  soaTtl: 3600,
-  soaRefresh: 10800,
-  soaRetry: 3600,
-  soaExpire: 1209600,
-  soaMinimum: 300,
-};
+const SOA = SOA_DEFAULTS;
 
 const kinds = [
   (i: number) => `h${i} 300 IN A 10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,

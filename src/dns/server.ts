@@ -5,19 +5,13 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import type pino from 'pino';
 import { ListenError } from '../model/errors.js';
+import type { SoaSettings } from '../model/soa.js';
 import type { ZoneChange } from '../store/store.js';
 import { DnsEngine, LATENCY_SAMPLE, observeLatency } from './engine.js';
 import { ResponseRateLimiter, responseKey, truncatedResponse } from './rrl.js';
 import type { ZoneSource } from './zone-index.js';
 
-export interface DnsServerOptions {
-  nameservers: string[];
-  hostmaster: string;
-  soaTtl: number;
-  soaRefresh: number;
-  soaRetry: number;
-  soaExpire: number;
-  soaMinimum: number;
+export interface DnsServerOptions extends SoaSettings {
   ednsPayload: number;
   tcpIdleTimeout: number;
   tcpMaxConnections: number;

@@ -4,8 +4,10 @@
 // records, by record id), costing the size of the change, not of the zone; the caller rebuilds from a
 // snapshot when `apply` says it cannot be exact. ZoneTable maps names to zones in O(labels) and tells
 // the cache which zones changed.
+
 import { toFqdn } from '../model/names.js';
 import { type RecordType, toPacketData } from '../model/rdata.js';
+import type { SoaSettings } from '../model/soa.js';
 import type { StoredRecord } from '../store/store.js';
 import type { ZoneEpoch } from './cache.js';
 import { TYPE } from './wire.js';
@@ -49,15 +51,7 @@ export interface ZoneSource {
 }
 
 /** The Config fields a zone's implicit records come from. */
-export interface ZoneDefaults {
-  nameservers: string[];
-  hostmaster: string;
-  soaTtl: number;
-  soaRefresh: number;
-  soaRetry: number;
-  soaExpire: number;
-  soaMinimum: number;
-}
+export type ZoneDefaults = SoaSettings;
 
 export const RR_TYPE_CODES: Record<RecordType, number> = {
   A: TYPE.A,

@@ -5,16 +5,9 @@
 import type { RecordType } from '../model/rdata.js';
 import { toZoneText } from '../model/rdata.js';
 
-/** The settings every zone's implicit SOA and apex NS records come from (a subset of Config). */
-export interface SoaSettings {
-  nameservers: string[];
-  hostmaster: string;
-  soaTtl: number;
-  soaRefresh: number;
-  soaRetry: number;
-  soaExpire: number;
-  soaMinimum: number;
-}
+import type { SoaSettings } from '../model/soa.js';
+
+export type { SoaSettings };
 
 /** A record as rendering needs it (StoredRecord of a ZoneSnapshot and RecordData both fit). */
 export interface RenderRecord {

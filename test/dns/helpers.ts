@@ -7,19 +7,11 @@ import { fileURLToPath } from 'node:url';
 import dnsPacket from 'dns-packet';
 import { type RecordInput, validateRecord } from '../../src/model/record.js';
 import { Store, type ZoneRow } from '../../src/store/store.js';
+import { SOA_DEFAULTS } from '../helpers/soa.js';
 
 export const FIXTURE_DIR = fileURLToPath(new URL('../../fixtures/dns/', import.meta.url));
 
-export const DEFAULTS = {
-  nameservers: ['ns1.vps.org', 'ns2.vps.org'],
-  hostmaster: 'hostmaster.vps.org',
-  soaTtl: 3600,
-  soaRefresh: 10800,
-  soaRetry: 3600,
-  soaExpire: 1209600,
-  soaMinimum: 300,
-  ednsPayload: 1232,
-};
+export const DEFAULTS = { ...SOA_DEFAULTS, ednsPayload: 1232 };
 
 export interface Fixture {
   domain: string;

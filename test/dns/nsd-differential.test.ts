@@ -3,15 +3,14 @@
 // Both answer a fixed corpus over UDP and TCP; rcode, AA/TC/RD/RA and every section (as a set of RRs)
 // must match. The differences kept on purpose are listed in DELIBERATE below and in src/dns/README.md.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import dgram from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { DnsServer } from '../../src/dns/server.js';
 import { toZoneText } from '../../src/model/rdata.js';
 import { validateRecord } from '../../src/model/record.js';
+import { freePort, tcpExchange, udpExchange } from '../helpers/net.js';
 import {
   buildQuery,
   DEFAULTS,
@@ -172,69 +171,9 @@ function applyDeliberate(c: Case, ours: Result, theirs: Result): { ours: Result;
   return { ours, applied };
 }
 
-function askUdp(port: number, msg: Buffer): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const sock = dgram.createSocket('udp4');
-    const timer = setTimeout(() => {
-      sock.close();
-      reject(new Error(`no UDP answer from port ${port}`));
-    }, 3000);
-    sock.on('message', (m) => {
-      clearTimeout(timer);
-      sock.close();
-      resolve(m);
-    });
-    sock.send(msg, port, '127.0.0.1');
-  });
-}
-
-function askTcp(port: number, msg: Buffer): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const conn = net.connect(port, '127.0.0.1');
-    let buf = Buffer.alloc(0);
-    const timer = setTimeout(() => {
-      conn.destroy();
-      reject(new Error(`no TCP answer from port ${port}`));
-    }, 3000);
-    conn.on('error', reject);
-    conn.on('connect', () => {
-      const len = Buffer.alloc(2);
-      len.writeUInt16BE(msg.length);
-      conn.write(Buffer.concat([len, msg]));
-    });
-    conn.on('data', (d) => {
-      buf = Buffer.concat([buf, d]);
-      if (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
-        clearTimeout(timer);
-        conn.destroy();
-        resolve(buf.subarray(2, 2 + buf.readUInt16BE(0)));
-      }
-    });
-  });
-}
-
 function ask(port: number, c: Case): Promise<Buffer> {
   const msg = buildQuery(c.name, c.type, { id: 777, ...c.opts });
-  return c.tcp ? askTcp(port, msg) : askUdp(port, msg);
-}
-
-/** A loopback port free for both UDP and TCP right now. */
-async function freePort(): Promise<number> {
-  for (;;) {
-    const port = await new Promise<number>((resolve) => {
-      const s = net.createServer();
-      s.listen(0, '127.0.0.1', () => {
-        const p = (s.address() as net.AddressInfo).port;
-        s.close(() => resolve(p));
-      });
-    });
-    const udpFree = await new Promise<boolean>((resolve) => {
-      const u = dgram.createSocket('udp4');
-      u.once('error', () => resolve(false));
-      u.bind(port, '127.0.0.1', () => u.close(() => resolve(true)));
-    });
-    if (udpFree) return port;
-  }
+  return c.tcp ? tcpExchange(port, msg).then((m) => m[0]) : udpExchange(port, msg);
 }
 
 function nsdBinary(): string {
@@ -270,7 +209,7 @@ async function waitForAnswer(port: number, proc: ChildProcess, log: () => string
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`nsd exited with ${proc.exitCode}: ${log()}`);
     try {
-      await askUdp(port, buildQuery('example.com', 'SOA'));
+      await udpExchange(port, buildQuery('example.com', 'SOA'));
       return;
     } catch {
       if (Date.now() > deadline) throw new Error(`nsd did not answer on port ${port}: ${log()}`);

@@ -7,16 +7,9 @@ import { normalizeValue, type RecordType, splitTxt } from '../../src/model/rdata
 import { type RecordData, validateRecord } from '../../src/model/record.js';
 import { parseZoneText } from '../../src/zonefile/parse.js';
 import { renderZone } from '../../src/zonefile/render.js';
+import { SOA_DEFAULTS } from '../helpers/soa.js';
 
-const SOA = {
-  nameservers: ['ns1.vps.org', 'ns2.vps.org'],
-  hostmaster: 'hostmaster.vps.org',
-  soaTtl: 3600,
-  soaRefresh: 10800,
-  soaRetry: 3600,
-  soaExpire: 1209600,
-  soaMinimum: 300,
-};
+const SOA = SOA_DEFAULTS;
 
 const label = fc.stringMatching(/^[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?$/);
 const ownerLabel = fc.oneof(

@@ -1,11 +1,18 @@
 // Shared by the zone transfer tests: an in-process DnsServer with the transfer responder over a real
 // Store, a TCP/UDP client that collects every message of a transfer, free loopback ports.
-import dgram from 'node:dgram';
-import net from 'node:net';
 import dnsPacket from 'dns-packet';
 import { loadConfig } from '../../src/config.js';
 import { DnsServer } from '../../src/dns/server.js';
 import { transferHandler, zoneFinder } from '../../src/xfr/index.js';
+import { tcpExchange as exchange } from '../helpers/net.js';
+
+export { freePort, udpExchange } from '../helpers/net.js';
+
+/** Every message of a TCP exchange (a transfer), once the stream has been quiet for `quietMs`. */
+export function tcpExchange(port: number, msg: Buffer, quietMs = 150): Promise<Buffer[]> {
+  return exchange(port, msg, quietMs);
+}
+
 import { DEFAULTS, type Decoded, decode, fixtureStore, type TempStore } from '../dns/helpers.js';
 
 export const SECRET = 'dmVyeSBzZWNyZXQgdHJhbnNmZXIga2V5IGZvciB0ZXN0cw==';
@@ -41,56 +48,6 @@ export async function xfrServer(args: string[], now?: () => number): Promise<Xfr
       tmp.cleanup();
     },
   };
-}
-
-/** Send one request over TCP and collect every response message until the server goes quiet. */
-export function tcpExchange(port: number, msg: Buffer, quietMs = 150): Promise<Buffer[]> {
-  return new Promise((resolve, reject) => {
-    const conn = net.connect(port, '127.0.0.1');
-    let buf = Buffer.alloc(0);
-    const out: Buffer[] = [];
-    let quiet: NodeJS.Timeout | null = null;
-    const overall = setTimeout(() => {
-      conn.destroy();
-      reject(new Error(`no complete TCP answer from port ${port}`));
-    }, 5000);
-    const done = () => {
-      clearTimeout(overall);
-      conn.destroy();
-      resolve(out);
-    };
-    conn.on('error', reject);
-    conn.on('connect', () => {
-      const len = Buffer.alloc(2);
-      len.writeUInt16BE(msg.length);
-      conn.write(Buffer.concat([len, msg]));
-    });
-    conn.on('data', (d) => {
-      buf = Buffer.concat([buf, d]);
-      while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
-        out.push(Buffer.from(buf.subarray(2, 2 + buf.readUInt16BE(0))));
-        buf = buf.subarray(2 + buf.readUInt16BE(0));
-      }
-      if (quiet) clearTimeout(quiet);
-      if (out.length > 0) quiet = setTimeout(done, quietMs);
-    });
-  });
-}
-
-export function udpExchange(port: number, msg: Buffer): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const sock = dgram.createSocket('udp4');
-    const timer = setTimeout(() => {
-      sock.close();
-      reject(new Error(`no UDP answer from port ${port}`));
-    }, 3000);
-    sock.on('message', (m) => {
-      clearTimeout(timer);
-      sock.close();
-      resolve(m);
-    });
-    sock.send(msg, port, '127.0.0.1');
-  });
 }
 
 export interface XfrQuery {
@@ -154,23 +111,4 @@ export function transferRecords(messages: Buffer[]): string[] {
 
 export function rcodeOf(m: Buffer): string {
   return (decode(m) as Decoded).rcode ?? '';
-}
-
-/** A loopback port free for both UDP and TCP right now. */
-export async function freePort(): Promise<number> {
-  for (;;) {
-    const port = await new Promise<number>((resolve) => {
-      const s = net.createServer();
-      s.listen(0, '127.0.0.1', () => {
-        const p = (s.address() as net.AddressInfo).port;
-        s.close(() => resolve(p));
-      });
-    });
-    const udpFree = await new Promise<boolean>((resolve) => {
-      const u = dgram.createSocket('udp4');
-      u.once('error', () => resolve(false));
-      u.bind(port, '127.0.0.1', () => u.close(() => resolve(true)));
-    });
-    if (udpFree) return port;
-  }
 }

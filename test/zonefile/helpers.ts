@@ -8,16 +8,9 @@ import pino, { type Logger } from 'pino';
 import { normalizeZoneDomain } from '../../src/model/names.js';
 import { Store, type ZoneRow } from '../../src/store/store.js';
 import type { SoaSettings } from '../../src/zonefile/render.js';
+import { SOA_DEFAULTS } from '../helpers/soa.js';
 
-export const SOA: SoaSettings = {
-  nameservers: ['ns1.vps.org', 'ns2.vps.org'],
-  hostmaster: 'hostmaster.vps.org',
-  soaTtl: 3600,
-  soaRefresh: 10800,
-  soaRetry: 3600,
-  soaExpire: 1209600,
-  soaMinimum: 300,
-};
+export const SOA: SoaSettings = SOA_DEFAULTS;
 
 export const FIXTURES = join(import.meta.dirname, '../../fixtures/zonefile');
 

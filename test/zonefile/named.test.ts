@@ -4,7 +4,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import dnsPacket, { type Answer, type DecodedPacket } from 'dns-packet';
 import pino from 'pino';
@@ -13,20 +12,10 @@ import { DnsServer } from '../../src/dns/server.js';
 import { type RecordType, toPacketData } from '../../src/model/rdata.js';
 import { ZoneFileWriter } from '../../src/zonefile/deploy.js';
 import { importZoneText } from '../../src/zonefile/import-export.js';
+import { freePort } from '../helpers/net.js';
 import { fixture, SOA, type TempStore, tempStore } from './helpers.js';
 
 type Reply = DecodedPacket & { rcode: string };
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 function query(port: number, name: string, type: string): Promise<Reply> {
   return new Promise((resolve, reject) => {
