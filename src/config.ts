@@ -72,6 +72,7 @@ export const configSchema = z
     tcpSessionTimeout: z.coerce.number().int().min(0).max(86_400_000).default(120_000),
     rrlRate: z.coerce.number().int().min(0).max(1_000_000).default(200),
     rrlSlip: z.coerce.number().int().min(0).max(100).default(2),
+    queryLogSample: z.coerce.number().int().min(0).default(0),
     /** DNS worker processes sharing the DNS ports (0 = answer in the API process). */
     workers: z.coerce.number().int().min(0).max(256).default(availableParallelism()),
     dnsUdpBuffer: z.coerce
@@ -154,6 +155,7 @@ const HELP: Record<Key, string> = {
   tcpMaxConnections: 'concurrent DNS TCP connections (per worker)',
   tcpSessionTimeout: 'ms after which a DNS TCP connection is closed whatever it does (0 = never)',
   rrlRate: 'DNS response rate limit: UDP responses per second per client /24 (/56) and response (0 = off)',
+  queryLogSample: 'log 1 DNS query in N (client, name, type, rcode) at info level (0 = no query log)',
   rrlSlip: 'every Nth rate-limited response is sent truncated (TC) instead of dropped (0 = drop all)',
   workers: 'DNS worker processes sharing the DNS ports (default: CPU count; 0 = DNS in the API process)',
   dnsUdpBuffer: 'UDP socket receive/send buffer in bytes (capped by net.core.rmem_max/wmem_max)',

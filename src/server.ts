@@ -142,6 +142,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       tcpSessionTimeout: config.tcpSessionTimeout,
       rrlRate: config.rrlRate,
       rrlSlip: config.rrlSlip,
+      queryLogSample: config.queryLogSample,
       cacheEntries: config.dnsCacheEntries,
       dnsUdpBuffer: config.dnsUdpBuffer,
     };

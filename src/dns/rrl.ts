@@ -4,6 +4,7 @@
 // truncated (TC set, no records) so a real client retries over TCP, where no limit applies.
 // Memory is bounded: at most `maxBuckets` buckets, the idle ones swept first.
 import { isIPv6 } from 'node:net';
+import { readQuestion } from './wire.js';
 
 export type RrlDecision = 'send' | 'drop' | 'slip';
 
@@ -126,28 +127,14 @@ export function responseKey(
   response: Buffer,
   zoneOf: (labels: string[]) => string | null,
 ): { key: string; questionEnd: number } | null {
-  if (response.length < 12 || response.readUInt16BE(4) !== 1) return null;
-  // The question's name is written uncompressed: read its labels, lower-cased.
-  const labels: string[] = [];
-  let at = 12;
-  for (;;) {
-    if (at >= response.length) return null;
-    const len = response[at];
-    if (len === 0) break;
-    if (len > 63 || at + 1 + len > response.length) return null;
-    labels.push(response.toString('latin1', at + 1, at + 1 + len).toLowerCase());
-    at += 1 + len;
-  }
-  const questionEnd = at + 5;
-  if (questionEnd > response.length) return null;
-  const qtype = response.readUInt16BE(at + 1);
-  const name = labels.join('.');
+  const q = readQuestion(response);
+  if (!q) return null;
+  const name = q.labels.join('.');
   const rcode = response[3] & 0x0f;
-  const answers = response.readUInt16BE(6);
   let key: string;
-  if (rcode === RCODE_NXDOMAIN) key = `nx ${zoneOf(labels) ?? name}`;
+  if (rcode === RCODE_NXDOMAIN) key = `nx ${zoneOf(q.labels) ?? name}`;
   else if (rcode !== 0) key = `err ${rcode}`;
-  else if (answers > 0) key = `ans ${qtype} ${name}`;
+  else if (response.readUInt16BE(6) > 0) key = `ans ${q.qtype} ${name}`;
   else key = `${response[2] & 0x04 ? 'nodata' : 'referral'} ${name}`;
-  return { key, questionEnd };
+  return { key, questionEnd: q.end };
 }

@@ -9,6 +9,7 @@ import type { SoaSettings } from '../model/soa.js';
 import type { ZoneChange } from '../store/store.js';
 import { DnsEngine, LATENCY_SAMPLE, observeLatency } from './engine.js';
 import { ResponseRateLimiter, responseKey, truncatedResponse } from './rrl.js';
+import { readQuestion } from './wire.js';
 import type { ZoneSource } from './zone-index.js';
 
 export interface DnsServerOptions extends SoaSettings {
@@ -21,6 +22,8 @@ export interface DnsServerOptions extends SoaSettings {
   rrlRate?: number;
   /** Every rrlSlip-th limited response goes out truncated instead of being dropped. */
   rrlSlip?: number;
+  /** Log 1 query in this many (0 = no query log). */
+  queryLogSample?: number;
   logger?: pino.Logger;
   /** Answer cache bounds (defaults: 32768 answers, 32 MiB). */
   cacheEntries?: number;
@@ -107,6 +110,8 @@ export class DnsServer {
   private readonly exclusive: boolean;
   private readonly rrl: ResponseRateLimiter;
   private sampleTick = 0;
+  private logTick = 0;
+  private rrlReported = { dropped: 0, slipped: 0, at: 0 };
 
   constructor(opts: DnsServerOptions) {
     this.opts = opts;
@@ -117,13 +122,49 @@ export class DnsServer {
   }
 
   /** The engine's answer, timed for 1 query in LATENCY_SAMPLE (timing every one would cost the hot path). */
-  private answer(msg: Buffer, tcp: boolean): Buffer | null {
-    if (++this.sampleTick < LATENCY_SAMPLE) return this.engine.handle(msg, tcp);
-    this.sampleTick = 0;
-    const t0 = performance.now();
-    const out = this.engine.handle(msg, tcp);
-    observeLatency(this.engine.counters, (performance.now() - t0) / 1000);
+  private answer(msg: Buffer, tcp: boolean, client: string): Buffer | null {
+    let out: Buffer | null;
+    if (++this.sampleTick < LATENCY_SAMPLE) out = this.engine.handle(msg, tcp);
+    else {
+      this.sampleTick = 0;
+      const t0 = performance.now();
+      out = this.engine.handle(msg, tcp);
+      observeLatency(this.engine.counters, (performance.now() - t0) / 1000);
+    }
+    const every = this.opts.queryLogSample ?? 0;
+    if (every > 0 && ++this.logTick >= every) {
+      this.logTick = 0;
+      this.logQuery(out, tcp, client);
+    }
     return out;
+  }
+
+  private logQuery(out: Buffer | null, tcp: boolean, client: string): void {
+    const q = out ? readQuestion(out) : null;
+    this.log?.info(
+      {
+        client,
+        transport: tcp ? 'tcp' : 'udp',
+        qname: q ? q.labels.join('.') || '.' : null,
+        qtype: q?.qtype ?? null,
+        rcode: out ? out[3] & 0x0f : null,
+        bytes: out?.length ?? 0,
+      },
+      'dns query',
+    );
+  }
+
+  /** A warning at most once a minute while response rate limiting holds answers back. */
+  private reportRrl(): void {
+    const c = this.engine.counters;
+    const now = Date.now();
+    if (now - this.rrlReported.at < 60_000) return;
+    const since = this.rrlReported;
+    this.rrlReported = { dropped: c.rrlDropped, slipped: c.rrlSlipped, at: now };
+    this.log?.warn(
+      { droppedSinceLastReport: c.rrlDropped - since.dropped, slippedSinceLastReport: c.rrlSlipped - since.slipped },
+      'response rate limiting is active',
+    );
   }
 
   /** Response rate limiting (UDP): the response, a truncated one (slip), or null (dropped). */
@@ -132,6 +173,7 @@ export class DnsServer {
     if (key === null) return out;
     const decision = this.rrl.decide(address, key.key);
     if (decision === 'send') return out;
+    this.reportRrl();
     if (decision === 'slip') {
       this.engine.counters.rrlSlipped++;
       return truncatedResponse(out, key.questionEnd);
@@ -235,7 +277,7 @@ export class DnsServer {
           for (const m of xfr) sock.send(m, rinfo.port, rinfo.address);
           return;
         }
-        out = this.answer(msg, false);
+        out = this.answer(msg, false, rinfo.address);
         if (out && this.rrl.enabled) out = this.limit(out, rinfo.address);
       } catch (err) {
         this.log?.error({ err }, 'DNS query failed');
@@ -295,7 +337,7 @@ export class DnsServer {
             }
             continue;
           }
-          out = this.answer(msg, true);
+          out = this.answer(msg, true, conn.remoteAddress ?? '');
         } catch (err) {
           this.log?.error({ err }, 'DNS query failed');
           out = null;

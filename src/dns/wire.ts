@@ -201,6 +201,26 @@ export function parseQuery(buf: Buffer): Parsed {
  * uses. Bytes that cannot appear in a stored name ('.', '\\', non-printable) are written as \DDD, so
  * such a label can never be mistaken for two labels of a stored name.
  */
+/**
+ * The question of a message this server wrote (its name is never compressed there): labels in lower
+ * case, the type, and where the question ends. Null when there is none. For logs and rate limiting.
+ */
+export function readQuestion(msg: Buffer): { labels: string[]; qtype: number; end: number } | null {
+  if (msg.length < HEADER_SIZE || msg.readUInt16BE(4) !== 1) return null;
+  const labels: string[] = [];
+  let at = HEADER_SIZE;
+  for (;;) {
+    if (at >= msg.length) return null;
+    const len = msg[at];
+    if (len === 0) break;
+    if (len > 63 || at + 1 + len > msg.length) return null;
+    labels.push(msg.toString('latin1', at + 1, at + 1 + len).toLowerCase());
+    at += 1 + len;
+  }
+  if (at + 5 > msg.length) return null;
+  return { labels, qtype: msg.readUInt16BE(at + 1), end: at + 5 };
+}
+
 export function nameKeyLabels(nameKey: string): string[] {
   const labels: string[] = [];
   let pos = 0;

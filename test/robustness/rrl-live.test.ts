@@ -15,9 +15,12 @@ let server: ServeProcess;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'vpsdns-rrl-'));
   // An empty VPSDNS_RRL_RATE means "not set": the default applies (the test setup turns RRL off otherwise).
-  server = await spawnServe(['--data', dir, '--listen', '127.0.0.1', '--api-port', '0', '--dns-port', '0'], {
-    VPSDNS_RRL_RATE: '',
-  });
+  server = await spawnServe(
+    ['--data', dir, '--listen', '127.0.0.1', '--api-port', '0', '--dns-port', '0', '--query-log-sample', '100'],
+    {
+      VPSDNS_RRL_RATE: '',
+    },
+  );
   const token = server.output().match(/vps_[A-Za-z0-9]+/)![0];
   await fetch(`http://127.0.0.1:${server.apiPort}/api/v1/dns-zones/`, {
     method: 'POST',
@@ -69,5 +72,18 @@ describe('response rate limiting (defaults)', () => {
     const metrics = await (await fetch(`http://127.0.0.1:${server.apiPort}/metrics`)).text();
     expect(metrics).toMatch(/vpsdns_dns_rrl_total\{action="dropped"\} [1-9]/);
     expect(metrics).toMatch(/vpsdns_dns_rrl_total\{action="slipped"\} [1-9]/);
+  });
+
+  it('logs that it is limiting (a warning), and 1 query in 100 with --query-log-sample 100', async () => {
+    for (let i = 0; i < 30 && !server.output().includes('"msg":"dns query"'); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const lines = server.output().split('\n');
+    expect(lines.some((l) => l.includes('"level":40') && l.includes('response rate limiting is active'))).toBe(true);
+    const logged = lines.filter((l) => l.includes('"msg":"dns query"')).map((l) => JSON.parse(l));
+    expect(logged.length).toBeGreaterThanOrEqual(3);
+    expect(logged.length).toBeLessThanOrEqual(10);
+    expect(logged[0]).toMatchObject({ client: '127.0.0.1', transport: 'udp', qtype: 1 });
+    expect(logged[0].qname).toMatch(/\.rrl\.example$/);
   });
 });
