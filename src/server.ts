@@ -11,7 +11,7 @@ import { loadAllZones } from './dns/loader.js';
 import { DnsServer } from './dns/server.js';
 import { registerDnsMetrics } from './metrics/dns.js';
 import { counterFromStats, Registry } from './metrics/registry.js';
-import { ListenError } from './model/errors.js';
+import { listenError } from './model/errors.js';
 import { ALL_PERMISSIONS } from './store/auth.js';
 import { Store } from './store/store.js';
 import { startTransfers, type Transfers, transferSettings } from './xfr/index.js';
@@ -22,23 +22,6 @@ export interface RunningServer {
   apiPort: number;
   dnsPort: number;
   close(): Promise<void>;
-}
-
-/** Explain a failed bind in one line an operator can act on. */
-export function bindErrorMessage(
-  err: NodeJS.ErrnoException,
-  what: string,
-  address: string,
-  port: number,
-  flag: string,
-): string {
-  const where = `${isIPv6(address) ? `[${address}]` : address}:${port}`;
-  if (err.code === 'EADDRINUSE') return `${what} port ${where} is already in use; pick another with ${flag}`;
-  if (err.code === 'EACCES') {
-    return `${what} port ${where} needs privileges (ports below 1024 need root or CAP_NET_BIND_SERVICE); pick another with ${flag}`;
-  }
-  if (err.code === 'EADDRNOTAVAIL') return `${what} address ${address} is not available on this host; change --listen`;
-  return `${what} could not listen on ${where}: ${err.message}`;
 }
 
 /** Listen on every address on one port (the first bind picks it when port is 0). IPv6 sockets are v6-only. */
@@ -65,7 +48,7 @@ async function listenAll(
         continue;
       }
       await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-      throw new ListenError(bindErrorMessage(e, 'API', address, boundPort, '--api-port'));
+      throw listenError(e, 'the API', address, boundPort, '--api-port');
     }
     const addr = server.address();
     if (addr && typeof addr === 'object') boundPort = addr.port;

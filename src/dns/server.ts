@@ -4,7 +4,7 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import type pino from 'pino';
-import { ListenError } from '../model/errors.js';
+import { type ListenError, listenError } from '../model/errors.js';
 import type { SoaSettings } from '../model/soa.js';
 import type { ZoneChange } from '../store/store.js';
 import { DnsEngine, LATENCY_SAMPLE, observeLatency } from './engine.js';
@@ -41,20 +41,7 @@ const BIND_ATTEMPTS = 8;
 const DEFAULT_UDP_BUFFER = 2 * 1024 * 1024;
 
 function bindError(err: NodeJS.ErrnoException, proto: string, address: string, port: number): ListenError {
-  const why =
-    err.code === 'EADDRINUSE'
-      ? 'the port is already in use'
-      : err.code === 'EACCES'
-        ? 'permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE)'
-        : err.code === 'EADDRNOTAVAIL'
-          ? 'the address is not on this machine'
-          : err.message;
-  const host = address.includes(':') ? `[${address}]` : address;
-  const error = new ListenError(
-    `cannot listen for DNS on ${proto} ${host}:${port}: ${why}; choose another port with --dns-port`,
-  );
-  error.cause = err;
-  return error;
+  return listenError(err, `DNS over ${proto}`, address, port, '--dns-port');
 }
 
 function bindUdp(address: string, port: number, exclusive: boolean, buffer: number): Promise<dgram.Socket> {

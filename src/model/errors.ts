@@ -32,8 +32,28 @@ export class NotFoundError extends ApiError {
 
 /** An address or port that cannot be bound; the message says which and what to do. */
 export class ListenError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, cause?: unknown) {
+    super(message, { cause });
     this.name = 'ListenError';
   }
+}
+
+/** One line an operator can act on for a failed bind, e.g. ("DNS over UDP", "::1", 53, "--dns-port"). */
+export function listenError(
+  err: NodeJS.ErrnoException,
+  what: string,
+  address: string,
+  port: number,
+  flag: string,
+): ListenError {
+  const where = `${address.includes(':') ? `[${address}]` : address}:${port}`;
+  const why =
+    err.code === 'EADDRINUSE'
+      ? 'the port is already in use'
+      : err.code === 'EACCES'
+        ? 'permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE)'
+        : err.code === 'EADDRNOTAVAIL'
+          ? 'the address is not on this machine (change --listen)'
+          : err.message;
+  return new ListenError(`cannot listen for ${what} on ${where}: ${why}; choose another port with ${flag}`, err);
 }
