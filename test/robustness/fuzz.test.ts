@@ -67,6 +67,7 @@ describe('fuzzing', () => {
       sock.send(hostilePacket(rand, i), server.ports.udp, '127.0.0.1');
       if (i % 200 === 0) await new Promise((r) => setImmediate(r));
     }
+    const retries: NodeJS.Timeout[] = [];
     const answer = await new Promise<dnsPacket.DecodedPacket>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('no answer after the burst')), 5000);
       sock.on('message', (msg) => {
@@ -76,7 +77,9 @@ describe('fuzzing', () => {
       });
       // Like a resolver, retry: the burst may have filled the socket buffers and UDP drops then.
       const q = dnsPacket.encode({ type: 'query', id: 4242, questions: [{ name: 'example.com', type: 'SOA' }] });
-      for (let k = 0; k < 5; k++) setTimeout(() => sock.send(q, server.ports.udp, '127.0.0.1'), k * 400);
+      for (let k = 0; k < 5; k++) retries.push(setTimeout(() => sock.send(q, server.ports.udp, '127.0.0.1'), k * 400));
+    }).finally(() => {
+      for (const r of retries) clearTimeout(r);
     });
     sock.close();
     expect(answer.answers?.[0]?.type).toBe('SOA');
