@@ -17,7 +17,7 @@ import {
   TYPE,
   Writer,
 } from './wire.js';
-import type { RRset } from './zone-index.js';
+import type { Rdata, RRset } from './zone-index.js';
 
 export interface ResponseEdns {
   /** The payload size this server advertises. */
@@ -56,6 +56,19 @@ function writeOpt(w: Writer, edns: ResponseEdns): void {
   w.u16(0);
 }
 
+/** Fixed RDATA bytes, kept in the index as a latin1 string (one character per byte). */
+function writeLatin1(w: Writer, s: string): void {
+  for (let i = 0; i < s.length; i++) w.u8(s.charCodeAt(i));
+}
+
+/** One RR's RDATA (without its length): names compressed, except an SRV target (RFC 2782). */
+export function writeRdata(w: Writer, type: number, rd: Rdata): void {
+  writeLatin1(w, rd.pre);
+  const compress = type !== TYPE.SRV;
+  for (const n of rd.names) w.name(n, compress);
+  writeLatin1(w, rd.post);
+}
+
 function writeRRset(w: Writer, rrset: RRset): void {
   for (const rd of rrset.rdata) {
     w.name(rrset.name);
@@ -64,9 +77,7 @@ function writeRRset(w: Writer, rrset: RRset): void {
     w.u32(rrset.ttl);
     const lengthAt = w.offset;
     w.u16(0);
-    if (rd.pre) w.bytes(rd.pre);
-    for (const n of rd.names) w.name(n, rd.compress);
-    if (rd.post) w.bytes(rd.post);
+    writeRdata(w, rrset.type, rd);
     w.buf.writeUInt16BE(w.offset - lengthAt - 2, lengthAt);
   }
 }

@@ -3,7 +3,7 @@
 // Pure: (zone, name, type) -> sections of RRsets. Encoding and truncation are encode.ts's job.
 import { isInZone } from '../model/names.js';
 import { RCODE, TYPE } from './wire.js';
-import type { Node, RRset, ZoneIndex } from './zone-index.js';
+import { type Node, newRRset, type RRset, rrsetOf, type ZoneIndex } from './zone-index.js';
 
 export interface Answer {
   rcode: number;
@@ -32,24 +32,24 @@ function lookup(zone: ZoneIndex, labels: string[], qtype: number): Lookup {
   }
   const qname = labels.join('.');
   const exact = zone.nodes.get(qname);
-  if (exact) return { kind: 'node', node: exact };
+  if (exact !== undefined) return { kind: 'node', node: exact };
   // Closest encloser: the longest existing ancestor (empty non-terminals exist, RFC 4592 2.2.2).
   let encloser = qname;
   do {
     encloser = encloser.slice(encloser.indexOf('.') + 1);
   } while (encloser !== zone.domain && !zone.nodes.has(encloser));
   const wildcard = zone.nodes.get(`*.${encloser}`);
-  if (wildcard) return { kind: 'node', node: wildcard };
+  if (wildcard !== undefined) return { kind: 'node', node: wildcard };
   return { kind: 'nxdomain' };
 }
 
 /** The name's first RRset: the SOA at the apex, else the RRset with the oldest record. */
-function firstRRset(node: Node): RRset {
-  const soa = node.rrsets.get(TYPE.SOA);
+function firstRRset(node: RRset): RRset {
+  const soa = rrsetOf(node, TYPE.SOA);
   if (soa) return soa;
   let best: RRset | undefined;
   let bestId = Number.POSITIVE_INFINITY;
-  for (const rrset of node.rrsets.values()) {
+  for (let rrset: RRset | null = node; rrset !== null; rrset = rrset.next) {
     for (const d of rrset.rdata) {
       if (d.id < bestId) {
         bestId = d.id;
@@ -61,16 +61,16 @@ function firstRRset(node: Node): RRset {
 }
 
 function withOwner(rrset: RRset, owner: string): RRset {
-  return rrset.name === owner ? rrset : { ...rrset, name: owner };
+  return rrset.name === owner ? rrset : newRRset(owner, rrset.type, rrset.ttl, rrset.rdata, null);
 }
 
 function addressesOf(zone: ZoneIndex, target: string, allowOccluded: boolean, out: RRset[], seen: Set<string>): void {
   if (target === '' || !isInZone(target, zone.domain) || seen.has(target)) return;
   seen.add(target);
   const node = zone.nodes.get(target);
-  if (!node || (node.occluded && !allowOccluded)) return;
-  const a = node.rrsets.get(TYPE.A);
-  const aaaa = node.rrsets.get(TYPE.AAAA);
+  if (!node || (!allowOccluded && zone.occluded(target))) return;
+  const a = rrsetOf(node, TYPE.A);
+  const aaaa = rrsetOf(node, TYPE.AAAA);
   if (a) out.push(a);
   if (aaaa) out.push(aaaa);
 }
@@ -84,7 +84,7 @@ function additionalFor(zone: ZoneIndex, rrsets: RRset[], out: RRset[], seen: Set
 }
 
 function referral(zone: ZoneIndex, cut: string, ans: Answer): void {
-  const ns = zone.nodes.get(cut)!.rrsets.get(TYPE.NS)!;
+  const ns = rrsetOf(zone.nodes.get(cut)!, TYPE.NS)!;
   ans.authority.push(ns);
   // Glue: addresses of in-zone NS targets, including those below the cut (occluded).
   additionalFor(zone, [ns], ans.additional, new Set());
@@ -115,17 +115,18 @@ export function resolve(zone: ZoneIndex, labels: string[], qtype: number, fullAn
     }
     const { node } = found;
     if (qtype === TYPE.ANY) {
-      if (node.rrsets.size === 0) {
+      if (node === null) {
         ans.authority.push(zone.negativeSoa);
       } else if (fullAny) {
-        for (const rrset of node.rrsets.values()) ans.answer.push(withOwner(rrset, owner));
+        for (let rrset: RRset | null = node; rrset !== null; rrset = rrset.next)
+          ans.answer.push(withOwner(rrset, owner));
       } else {
         // RFC 8482 4.1: one RRset, the name's first (the SOA at the apex, else the oldest record's), as NSD does.
         ans.answer.push(withOwner(firstRRset(node), owner));
       }
       return ans;
     }
-    const cname = node.rrsets.get(TYPE.CNAME);
+    const cname = rrsetOf(node, TYPE.CNAME);
     if (cname && qtype !== TYPE.CNAME) {
       ans.answer.push(withOwner(cname, owner));
       const target = cname.rdata[0].names[0];
@@ -136,7 +137,7 @@ export function resolve(zone: ZoneIndex, labels: string[], qtype: number, fullAn
       current = target.split('.');
       continue;
     }
-    const rrset = node.rrsets.get(qtype);
+    const rrset = rrsetOf(node, qtype);
     if (rrset) {
       ans.answer.push(withOwner(rrset, owner));
       additionalFor(zone, [rrset], ans.additional, seen);

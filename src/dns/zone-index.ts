@@ -4,6 +4,10 @@
 // records, by record id), costing the size of the change, not of the zone; the caller rebuilds from a
 // snapshot when `apply` says it cannot be exact. ZoneTable maps names to zones in O(labels) and tells
 // the cache which zones changed.
+//
+// Sized for millions of records: per name one map entry whose value is the name's first RRset (the
+// others chained by `next`), per record one small object whose fixed RDATA bytes are a latin1 string;
+// no per-name Map, no Buffer per record, and what every zone shares (implicit NS, SOA names) is made once.
 
 import { toFqdn } from '../model/names.js';
 import { type RecordType, toPacketData } from '../model/rdata.js';
@@ -12,16 +16,22 @@ import type { StoredRecord } from '../store/store.js';
 import type { ZoneEpoch } from './cache.js';
 import { TYPE } from './wire.js';
 
-/** One RR's RDATA: fixed bytes before, names, fixed bytes after. Names are compressed when `compress`. */
+/**
+ * One RR's RDATA, pre-encoded: fixed bytes, names, fixed bytes. Fixed bytes are latin1 strings (one
+ * character per byte): a short string is a quarter of a Buffer object's size, needs no ArrayBuffer,
+ * and compares with `===`. Names are compressed on the wire, except an SRV target (RFC 2782). Never
+ * changed once made (the implicit NS RDATA and the SOA's names are shared by every zone).
+ */
 export interface Rdata {
-  pre: Buffer | null;
-  names: string[];
-  compress: boolean;
-  post: Buffer | null;
+  /** Fixed bytes before the names ('' for none). */
+  readonly pre: string;
+  readonly names: readonly string[];
+  /** Fixed bytes after the names ('' for none; only the SOA has some). */
+  readonly post: string;
   /** The stored record's id (0 for the implicit SOA and NS): deletions find it, ANY orders by it. */
-  id: number;
+  readonly id: number;
   /** The record's own TTL (the RRset serves the lowest). */
-  ttl: number;
+  readonly ttl: number;
 }
 
 export interface RRset {
@@ -31,23 +41,23 @@ export interface RRset {
   ttl: number;
   rdata: Rdata[];
   /** Records whose RDATA repeats one in `rdata` (served once, RFC 2181 5); kept so deletions stay exact. */
-  hidden?: Rdata[];
+  hidden: Rdata[] | null;
+  /** The owner's next RRset: a name's RRsets are a short list, in the order they appeared. */
+  next: RRset | null;
 }
 
-export interface Node {
-  rrsets: Map<number, RRset>;
-  /** At or below a zone cut: not authoritative, only glue. */
-  occluded: boolean;
-  /** Names directly below this one; a non-apex node with neither records nor children is removed. */
-  children: number;
-}
+/** A name of the zone: its first RRset (the others follow `next`), or null for an empty non-terminal. */
+export type Node = RRset | null;
+
+/** The fields of a stored record the index uses (all the loader reads). */
+export type IndexRecord = Pick<StoredRecord, 'id' | 'name' | 'type' | 'value' | 'ttl' | 'priority'>;
 
 /** What an index is built from: a store snapshot, or records streamed from SQLite (src/dns/loader.ts). */
 export interface ZoneSource {
   id: number;
   domain: string;
   serial: number;
-  records: Iterable<StoredRecord>;
+  records: Iterable<IndexRecord>;
 }
 
 /** The Config fields a zone's implicit records come from. */
@@ -64,83 +74,125 @@ export const RR_TYPE_CODES: Record<RecordType, number> = {
   CAA: TYPE.CAA,
 };
 
-function u16(v: number): Buffer {
-  const b = Buffer.alloc(2);
-  b.writeUInt16BE(v);
-  return b;
+const chr = String.fromCharCode;
+const NO_NAMES: readonly string[] = Object.freeze([]);
+const NO_CUTS: ReadonlySet<string> = new Set();
+
+function rd(pre: string, names: readonly string[], post: string, id: number, ttl: number): Rdata {
+  return { pre, names, post, id, ttl };
 }
 
-function ipv6Bytes(text: string): Buffer {
+/** Every RRset is made here, so they all share one shape. */
+export function newRRset(name: string, type: number, ttl: number, rdata: Rdata[], next: RRset | null): RRset {
+  return { name, type, ttl, rdata, hidden: null, next };
+}
+
+/** The RRset of `type` in a name's list, if any. */
+export function rrsetOf(node: Node, type: number): RRset | undefined {
+  for (let s = node; s !== null; s = s.next) if (s.type === type) return s;
+  return undefined;
+}
+
+const ipv4 = [0, 0, 0, 0];
+function ipv4Bytes(text: string): string {
+  // Stored A values are canonical dotted quads.
+  let part = 0;
+  let v = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x2e) {
+      ipv4[part++] = v;
+      v = 0;
+    } else v = v * 10 + c - 0x30;
+  }
+  ipv4[part] = v;
+  return chr(ipv4[0], ipv4[1], ipv4[2], ipv4[3]);
+}
+
+const ipv6 = new Array<number>(16).fill(0);
+function ipv6Bytes(text: string): string {
   // Stored AAAA values are canonical RFC 5952 text without an IPv4 tail.
   const [head, tail] = text.includes('::') ? text.split('::') : [text, undefined];
   const h = head ? head.split(':') : [];
   const t = tail ? tail.split(':') : [];
   const groups = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
-  const b = Buffer.alloc(16);
-  for (let i = 0; i < 8; i++) b.writeUInt16BE(Number.parseInt(groups[i], 16), i * 2);
-  return b;
-}
-
-function rd(pre: Buffer | null, names: string[], compress: boolean, post: Buffer | null): Rdata {
-  return { pre, names, compress, post, id: 0, ttl: 0 };
+  for (let i = 0; i < 8; i++) {
+    const g = Number.parseInt(groups[i], 16);
+    ipv6[i * 2] = g >> 8;
+    ipv6[i * 2 + 1] = g & 255;
+  }
+  return chr(...ipv6);
 }
 
 /** Pre-encode a stored record's RDATA. */
 export function recordRdata(type: RecordType, value: string, priority: number | null, id = 0, ttl = 0): Rdata {
-  const r = encodeRdata(type, value, priority);
-  r.id = id;
-  r.ttl = ttl;
-  return r;
-}
-
-function encodeRdata(type: RecordType, value: string, priority: number | null): Rdata {
-  const host = (n: string) => (n === '.' ? '' : n);
+  const host = value === '.' ? '' : value;
   switch (type) {
     case 'A':
-      return rd(Buffer.from(value.split('.').map(Number)), [], false, null);
+      return rd(ipv4Bytes(value), NO_NAMES, '', id, ttl);
     case 'AAAA':
-      return rd(ipv6Bytes(value), [], false, null);
+      return rd(ipv6Bytes(value), NO_NAMES, '', id, ttl);
     case 'CNAME':
     case 'NS':
-      return rd(null, [host(value)], true, null);
-    case 'MX':
-      return rd(u16(priority ?? 0), [host(value)], true, null);
+      return rd('', [host], '', id, ttl);
+    case 'MX': {
+      const p = priority ?? 0;
+      return rd(chr(p >> 8, p & 255), [host], '', id, ttl);
+    }
     case 'SRV': {
       const [weight, port, target] = value.split(' ');
-      const pre = Buffer.alloc(6);
-      pre.writeUInt16BE(priority ?? 0, 0);
-      pre.writeUInt16BE(Number(weight), 2);
-      pre.writeUInt16BE(Number(port), 4);
-      // RFC 2782: the target is not compressed.
-      return rd(pre, [host(target)], false, null);
+      const p = priority ?? 0;
+      const w = Number(weight);
+      const o = Number(port);
+      return rd(chr(p >> 8, p & 255, w >> 8, w & 255, o >> 8, o & 255), [target === '.' ? '' : target], '', id, ttl);
     }
     case 'TXT': {
       const strings = toPacketData('TXT', value, null) as Buffer[];
-      return rd(Buffer.concat(strings.flatMap((s) => [Buffer.from([s.length]), s])), [], false, null);
+      // Through a Buffer so the string is flat (no rope of small pieces kept in the index).
+      const bytes = Buffer.concat(strings.flatMap((s) => [Buffer.from([s.length]), s]));
+      return rd(bytes.toString('latin1'), NO_NAMES, '', id, ttl);
     }
     case 'CAA': {
       const c = toPacketData('CAA', value, null) as { flags: number; tag: string; value: string };
       const tag = Buffer.from(c.tag, 'ascii');
-      return rd(
-        Buffer.concat([Buffer.from([c.flags, tag.length]), tag, Buffer.from(c.value, 'utf8')]),
-        [],
-        false,
-        null,
-      );
+      const bytes = Buffer.concat([Buffer.from([c.flags, tag.length]), tag, Buffer.from(c.value, 'utf8')]);
+      return rd(bytes.toString('latin1'), NO_NAMES, '', id, ttl);
     }
   }
 }
 
+/** The SOA's fixed bytes after its names: serial, refresh, retry, expire, minimum. */
+export function soaTail(defaults: ZoneDefaults, serial: number): string {
+  const b = Buffer.allocUnsafe(20);
+  b.writeUInt32BE(serial >>> 0, 0);
+  b.writeUInt32BE(defaults.soaRefresh, 4);
+  b.writeUInt32BE(defaults.soaRetry, 8);
+  b.writeUInt32BE(defaults.soaExpire, 12);
+  b.writeUInt32BE(defaults.soaMinimum, 16);
+  return b.toString('latin1');
+}
+
+/** What every zone with the same defaults shares: the implicit NS RDATA and the SOA's names. */
+interface Implicit {
+  ns: readonly Rdata[];
+  soaNames: readonly string[];
+}
+const implicitOf = new WeakMap<ZoneDefaults, Implicit>();
+
+function implicit(defaults: ZoneDefaults): Implicit {
+  let i = implicitOf.get(defaults);
+  if (!i) {
+    i = {
+      ns: defaults.nameservers.map((ns) => recordRdata('NS', ns, null, 0, defaults.soaTtl)),
+      soaNames: [defaults.nameservers[0], defaults.hostmaster],
+    };
+    implicitOf.set(defaults, i);
+  }
+  return i;
+}
+
 function soaRdata(defaults: ZoneDefaults, serial: number): Rdata {
-  const post = Buffer.alloc(20);
-  post.writeUInt32BE(serial >>> 0, 0);
-  post.writeUInt32BE(defaults.soaRefresh, 4);
-  post.writeUInt32BE(defaults.soaRetry, 8);
-  post.writeUInt32BE(defaults.soaExpire, 12);
-  post.writeUInt32BE(defaults.soaMinimum, 16);
-  const r = rd(null, [defaults.nameservers[0], defaults.hostmaster], true, post);
-  r.ttl = defaults.soaTtl;
-  return r;
+  return rd('', implicit(defaults).soaNames, soaTail(defaults, serial), 0, defaults.soaTtl);
 }
 
 /** Insert keeping record id order (as a rebuild reads them), so a patched index answers byte for byte alike. */
@@ -151,8 +203,9 @@ function insertById(list: Rdata[], rdata: Rdata): void {
 }
 
 function sameRdata(a: Rdata, b: Rdata): boolean {
-  const eq = (x: Buffer | null, y: Buffer | null) => (x === null ? y === null : y !== null && x.equals(y));
-  return eq(a.pre, b.pre) && eq(a.post, b.post) && a.names.join(' ') === b.names.join(' ');
+  if (a.pre !== b.pre || a.post !== b.post || a.names.length !== b.names.length) return false;
+  for (let i = 0; i < a.names.length; i++) if (a.names[i] !== b.names[i]) return false;
+  return true;
 }
 
 export class ZoneIndex {
@@ -160,42 +213,40 @@ export class ZoneIndex {
   readonly domain: string;
   serial: number;
   readonly labelCount: number;
+  /** Every name of the zone (empty non-terminals included) -> its RRsets. */
   readonly nodes = new Map<string, Node>();
-  /** Owners of non-apex NS RRsets. */
-  readonly cuts = new Set<string>();
+  /** Owners of non-apex NS RRsets (one shared empty set while the zone has none). */
+  cuts: ReadonlySet<string> = NO_CUTS;
   readonly soa: RRset;
   /** The SOA as negative answers carry it: TTL = min(SOA TTL, SOA minimum) (RFC 2308 3). Shares the SOA's rdata. */
   readonly negativeSoa: RRset;
-  private building = true;
+  /**
+   * How many names are directly below a non-apex name, for the names that have some (made with the
+   * first): a non-apex name with neither RRsets nor names below it is removed. Most names are leaves
+   * or right below the apex (which stays), so most zones need no entry at all.
+   */
+  private children: Map<string, number> | null = null;
   private readonly defaults: ZoneDefaults;
 
-  constructor(snapshot: ZoneSource, defaults: ZoneDefaults) {
-    this.id = snapshot.id;
-    this.domain = snapshot.domain;
-    this.serial = snapshot.serial;
+  constructor(source: ZoneSource, defaults: ZoneDefaults) {
+    this.id = source.id;
+    this.domain = source.domain;
+    this.serial = source.serial;
     this.defaults = defaults;
-    this.labelCount = this.domain.split('.').length;
-    const apex = this.node(this.domain);
-    this.soa = {
-      name: this.domain,
-      type: TYPE.SOA,
-      ttl: defaults.soaTtl,
-      rdata: [soaRdata(defaults, snapshot.serial)],
-    };
-    this.negativeSoa = { ...this.soa, ttl: Math.min(defaults.soaTtl, defaults.soaMinimum) };
-    apex.rrsets.set(TYPE.SOA, this.soa);
-    apex.rrsets.set(TYPE.NS, {
-      name: this.domain,
-      type: TYPE.NS,
-      ttl: defaults.soaTtl,
-      rdata: defaults.nameservers.map((ns) => recordRdata('NS', ns, null, 0, defaults.soaTtl)),
-    });
-    for (const r of snapshot.records) this.add(r);
-    this.building = false;
-    for (const [name, node] of this.nodes) {
-      if (name !== this.domain && node.rrsets.has(TYPE.NS)) this.cuts.add(name);
-    }
-    this.markOccluded();
+    let labels = 1;
+    for (let i = 0; i < this.domain.length; i++) if (this.domain.charCodeAt(i) === 0x2e) labels++;
+    this.labelCount = labels;
+    const ns = newRRset(this.domain, TYPE.NS, defaults.soaTtl, [...implicit(defaults).ns], null);
+    this.soa = newRRset(this.domain, TYPE.SOA, defaults.soaTtl, [soaRdata(defaults, source.serial)], ns);
+    this.negativeSoa = newRRset(
+      this.domain,
+      TYPE.SOA,
+      Math.min(defaults.soaTtl, defaults.soaMinimum),
+      this.soa.rdata,
+      null,
+    );
+    this.nodes.set(this.domain, this.soa);
+    for (const r of source.records) this.add(r);
   }
 
   /**
@@ -203,7 +254,7 @@ export class ZoneIndex {
    * Returns false when a deleted record is not in the index (the index and the change disagree); the
    * index is then half-changed and must be replaced by a rebuild before the next query.
    */
-  apply(serial: number, deleted: readonly StoredRecord[], added: readonly StoredRecord[]): boolean {
+  apply(serial: number, deleted: readonly IndexRecord[], added: readonly IndexRecord[]): boolean {
     for (const r of deleted) if (!this.remove(r)) return false;
     for (const r of added) this.add(r);
     this.serial = serial;
@@ -212,58 +263,68 @@ export class ZoneIndex {
     return true;
   }
 
+  /** At or below a zone cut: not authoritative, only glue. `name` is inside the zone. */
+  occluded(name: string): boolean {
+    if (this.cuts.size === 0) return false;
+    for (let n = name; n.length > this.domain.length; n = n.slice(n.indexOf('.') + 1)) {
+      if (this.cuts.has(n)) return true;
+    }
+    return false;
+  }
+
   /** Add one record. */
-  private add(r: StoredRecord): void {
+  private add(r: IndexRecord): void {
     const owner = toFqdn(r.name, this.domain);
     const type = RR_TYPE_CODES[r.type];
-    const node = this.node(owner);
     const rdata = recordRdata(r.type, r.value, r.priority, r.id, r.ttl);
-    const rrset = node.rrsets.get(type);
-    if (!rrset) {
-      node.rrsets.set(type, { name: owner, type, ttl: r.ttl, rdata: [rdata] });
-      if (!this.building && type === TYPE.NS && owner !== this.domain) {
-        this.cuts.add(owner);
-        this.markOccluded();
+    let node = this.nodes.get(owner);
+    if (node === undefined) {
+      this.createNode(owner);
+      node = null;
+    }
+    let last: RRset | null = null;
+    for (let s = node; s !== null; s = s.next) {
+      if (s.type === type) {
+        addTo(s, rdata);
+        return;
       }
-      return;
+      last = s;
     }
-    // RFC 2181 5.2: one TTL per RRset; where records disagree, the lowest wins.
-    rrset.ttl = Math.min(rrset.ttl, r.ttl);
-    const dup = rrset.rdata.findIndex((d) => sameRdata(d, rdata));
-    if (dup < 0) {
-      insertById(rrset.rdata, rdata);
-      return;
+    const rrset = newRRset(owner, type, r.ttl, [rdata], null);
+    if (last) last.next = rrset;
+    else this.nodes.set(owner, rrset);
+    if (type === TYPE.NS && owner !== this.domain) {
+      if (this.cuts === NO_CUTS) this.cuts = new Set();
+      (this.cuts as Set<string>).add(owner);
     }
-    // The same RDATA twice is served once: the older record's, as a rebuild would.
-    rrset.hidden ??= [];
-    if (rdata.id < rrset.rdata[dup].id) {
-      rrset.hidden.push(rrset.rdata[dup]);
-      rrset.rdata.splice(dup, 1);
-      insertById(rrset.rdata, rdata);
-    } else rrset.hidden.push(rdata);
   }
 
   /** Remove one record (found by id); false when it is not in the index. */
-  private remove(r: StoredRecord): boolean {
+  private remove(r: IndexRecord): boolean {
     const owner = toFqdn(r.name, this.domain);
     const type = RR_TYPE_CODES[r.type];
-    const node = this.nodes.get(owner);
-    const rrset = node?.rrsets.get(type);
-    if (!node || !rrset) return false;
+    let prev: RRset | null = null;
+    let rrset = this.nodes.get(owner) ?? null;
+    while (rrset !== null && rrset.type !== type) {
+      prev = rrset;
+      rrset = rrset.next;
+    }
+    if (!rrset) return false;
     const i = rrset.rdata.findIndex((d) => d.id === r.id);
-    const h = i < 0 && rrset.hidden ? rrset.hidden.findIndex((d) => d.id === r.id) : -1;
+    const hidden = rrset.hidden;
+    const h = i < 0 && hidden ? hidden.findIndex((d) => d.id === r.id) : -1;
     if (i < 0 && h < 0) return false;
-    if (h >= 0) rrset.hidden!.splice(h, 1);
+    if (h >= 0) hidden!.splice(h, 1);
     else {
       const [gone] = rrset.rdata.splice(i, 1);
       // A hidden duplicate of the removed RDATA is served from now on (the oldest one).
       let next = -1;
-      rrset.hidden?.forEach((d, k) => {
-        if (sameRdata(d, gone) && (next < 0 || d.id < rrset.hidden![next].id)) next = k;
+      hidden?.forEach((d, k) => {
+        if (sameRdata(d, gone) && (next < 0 || d.id < hidden[next].id)) next = k;
       });
-      if (next >= 0) insertById(rrset.rdata, rrset.hidden!.splice(next, 1)[0]);
+      if (next >= 0) insertById(rrset.rdata, hidden!.splice(next, 1)[0]);
     }
-    if (rrset.hidden?.length === 0) rrset.hidden = undefined;
+    if (rrset.hidden?.length === 0) rrset.hidden = null;
     if (rrset.rdata.length > 0) {
       let ttl = rrset.rdata[0].ttl;
       for (const d of rrset.rdata) if (d.ttl < ttl) ttl = d.ttl;
@@ -271,45 +332,55 @@ export class ZoneIndex {
       rrset.ttl = ttl;
       return true;
     }
-    node.rrsets.delete(type);
-    if (type === TYPE.NS && owner !== this.domain) {
-      this.cuts.delete(owner);
-      this.markOccluded();
-    }
+    if (prev) prev.next = rrset.next;
+    else this.nodes.set(owner, rrset.next);
+    if (type === TYPE.NS && owner !== this.domain) (this.cuts as Set<string>).delete(owner);
     // Names left with neither records nor names below them disappear, up to the first that stays.
     let name = owner;
-    let n: Node | undefined = node;
-    while (n && name !== this.domain && n.rrsets.size === 0 && n.children === 0) {
+    while (name !== this.domain && this.nodes.get(name) === null && !this.children?.has(name)) {
       this.nodes.delete(name);
       name = name.slice(name.indexOf('.') + 1);
-      n = this.nodes.get(name);
-      if (n) n.children--;
+      if (name === this.domain) break;
+      const below = this.children!.get(name)! - 1;
+      if (below === 0) this.children!.delete(name);
+      else this.children!.set(name, below);
     }
     return true;
   }
 
-  /** The node of a name, created with its missing ancestors (empty non-terminals) up to the apex. */
-  private node(name: string): Node {
-    let n = this.nodes.get(name);
-    if (n) return n;
-    n = { rrsets: new Map(), occluded: false, children: 0 };
-    this.nodes.set(name, n);
-    if (name !== this.domain) {
-      this.node(name.slice(name.indexOf('.') + 1)).children++;
-      if (!this.building && this.cuts.size > 0) n.occluded = this.isOccluded(name);
+  /** Make `name` a name of the zone (without RRsets yet), with its missing ancestors (empty non-terminals). */
+  private createNode(name: string): void {
+    this.nodes.set(name, null);
+    const dot = name.indexOf('.');
+    // Right below the apex (the parent is the zone's name): the apex stays, nobody counts below it.
+    if (name.length - dot - 1 === this.domain.length) return;
+    const parent = name.slice(dot + 1);
+    this.children ??= new Map();
+    const below = this.children.get(parent);
+    if (below !== undefined) this.children.set(parent, below + 1);
+    else {
+      if (!this.nodes.has(parent)) this.createNode(parent);
+      this.children.set(parent, 1);
     }
-    return n;
   }
+}
 
-  private isOccluded(name: string): boolean {
-    for (let n = name; n !== this.domain; n = n.slice(n.indexOf('.') + 1)) if (this.cuts.has(n)) return true;
-    return false;
+/** Add a record to an existing RRset. */
+function addTo(rrset: RRset, rdata: Rdata): void {
+  // RFC 2181 5.2: one TTL per RRset; where records disagree, the lowest wins.
+  if (rdata.ttl < rrset.ttl) rrset.ttl = rdata.ttl;
+  const dup = rrset.rdata.findIndex((d) => sameRdata(d, rdata));
+  if (dup < 0) {
+    insertById(rrset.rdata, rdata);
+    return;
   }
-
-  /** Recompute which names are at or below a cut (after a cut appears or goes: rare, O(names)). */
-  private markOccluded(): void {
-    for (const [name, node] of this.nodes) node.occluded = this.cuts.size > 0 && this.isOccluded(name);
-  }
+  // The same RDATA twice is served once: the older record's, as a rebuild would.
+  rrset.hidden ??= [];
+  if (rdata.id < rrset.rdata[dup].id) {
+    rrset.hidden.push(rrset.rdata[dup]);
+    rrset.rdata.splice(dup, 1);
+    insertById(rrset.rdata, rdata);
+  } else rrset.hidden.push(rdata);
 }
 
 /** All loaded zones, by name (for the query path) and by id (for changes). */

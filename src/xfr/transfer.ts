@@ -2,8 +2,9 @@
 // into messages. AXFR (RFC 5936): SOA, every other RRset, SOA. IXFR (RFC 1995): current SOA, then per
 // serial step [old SOA, deleted RRs, new SOA, added RRs], then current SOA, from the change journal.
 // Messages reuse the DNS writer (name compression) and the index's pre-encoded RDATA.
+import { writeRdata } from '../dns/encode.js';
 import { OPT_SIZE, TYPE, Writer } from '../dns/wire.js';
-import { type Rdata, RR_TYPE_CODES, recordRdata, type ZoneIndex } from '../dns/zone-index.js';
+import { type Rdata, RR_TYPE_CODES, type RRset, recordRdata, type ZoneIndex } from '../dns/zone-index.js';
 import { toFqdn } from '../model/names.js';
 import type { JournalEntry } from '../store/store.js';
 
@@ -17,9 +18,9 @@ export interface OutRR {
 /** The SOA of this zone as it was at `serial` (only the serial differs between versions). */
 export function soaAt(zone: ZoneIndex, serial: number): OutRR {
   const rd = zone.soa.rdata[0];
-  const post = Buffer.from(rd.post!);
+  const post = Buffer.from(rd.post, 'latin1');
   post.writeUInt32BE(serial >>> 0, 0);
-  return { name: zone.domain, type: TYPE.SOA, ttl: zone.soa.ttl, rdata: { ...rd, post } };
+  return { name: zone.domain, type: TYPE.SOA, ttl: zone.soa.ttl, rdata: { ...rd, post: post.toString('latin1') } };
 }
 
 /** Every RR of the zone, SOA first and last (RFC 5936 2.2), glue and occluded data included. */
@@ -27,7 +28,7 @@ export function* axfrRecords(zone: ZoneIndex): Generator<OutRR> {
   const soa: OutRR = { name: zone.domain, type: TYPE.SOA, ttl: zone.soa.ttl, rdata: zone.soa.rdata[0] };
   yield soa;
   for (const node of zone.nodes.values()) {
-    for (const rrset of node.rrsets.values()) {
+    for (let rrset: RRset | null = node; rrset !== null; rrset = rrset.next) {
       if (rrset.type === TYPE.SOA) continue;
       for (const rdata of rrset.rdata) yield { name: rrset.name, type: rrset.type, ttl: rrset.ttl, rdata };
     }
@@ -99,10 +100,7 @@ function writeRR(w: Writer, rr: OutRR): void {
   w.u32(rr.ttl);
   const lengthAt = w.offset;
   w.u16(0);
-  const rd = rr.rdata;
-  if (rd.pre) w.bytes(rd.pre);
-  for (const n of rd.names) w.name(n, rd.compress);
-  if (rd.post) w.bytes(rd.post);
+  writeRdata(w, rr.type, rr.rdata);
   w.buf.writeUInt16BE(w.offset - lengthAt - 2, lengthAt);
 }
 
