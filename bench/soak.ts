@@ -12,9 +12,14 @@ import { spawnServe } from '../test/helpers/cli.js';
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 180);
 const LOAD_QPS = Number(process.env.SOAK_QPS ?? 3000);
 
+/** RSS of the server and its DNS worker processes (Linux /proc). */
 function rssKb(pid: number): number {
-  const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/);
-  return m ? Number(m[1]) : 0;
+  const own = Number(readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)?.[1] ?? 0);
+  let children: string[] = [];
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+  } catch {}
+  return own + children.reduce((sum, child) => sum + rssKb(Number(child)), 0);
 }
 
 async function main() {
@@ -158,7 +163,7 @@ async function main() {
     `stale answers after a 2xx: ${stale}; wrong answers for stable names: ${wrongStatic}; UDP timeouts: ${timeouts}; lost writes: ${lost}`,
   );
   console.log(
-    `server RSS: start ${mb(rss[0])} MiB, max ${mb(Math.max(...rss))} MiB, end ${mb(rss[rss.length - 1])} MiB (first-half median ${mb(firstHalf.sort((a, b) => a - b)[Math.floor(firstHalf.length / 2)] ?? 0)} MiB)`,
+    `server RSS (with its DNS workers): start ${mb(rss[0])} MiB, max ${mb(Math.max(...rss))} MiB, end ${mb(rss[rss.length - 1])} MiB (first-half median ${mb(firstHalf.sort((a, b) => a - b)[Math.floor(firstHalf.length / 2)] ?? 0)} MiB)`,
   );
   if (stale > 0 || lost > 0 || wrongStatic > 0) process.exit(1);
 }
