@@ -5,11 +5,9 @@ import { JournalReader, type TransferSettings, transferResponderFromSettings, zo
 
 runWorker((server, extension, { dbPath, logger }) => {
   const settings = extension as TransferSettings | null;
-  if (!settings) return;
-  server.transfer = transferResponderFromSettings(
-    settings,
-    zoneFinder(server),
-    new JournalReader(dbPath),
-    logger,
-  ).handler;
+  if (!settings) return undefined;
+  const responder = transferResponderFromSettings(settings, zoneFinder(server), new JournalReader(dbPath), logger);
+  server.transfer = responder.handler;
+  // The transfer counters go to the primary with the DNS counters (summed there for /metrics).
+  return responder.stats;
 });

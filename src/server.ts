@@ -169,15 +169,15 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       dnsPort = c.port;
     }
     const loadMs = Math.round(performance.now() - loadStarted);
-    if (transfers?.responder) {
-      counterFromStats(
-        metrics,
-        'vpsdns_xfr_requests_total',
-        'Zone transfer requests, refusals and NOTIFYs received',
-        'kind',
-        transfers.responder.stats,
-      );
-    }
+    // Transfer requests are counted where DNS runs: here, or in each worker (summed by the cluster).
+    const xfrCounter = metrics.counter(
+      'vpsdns_xfr_requests_total',
+      'Zone transfer requests, refusals and NOTIFYs received',
+    );
+    const xfrStats = () => (dnsCluster ? dnsCluster.extraCounters() : (transfers?.responder?.stats ?? {}));
+    xfrCounter.collect(() => {
+      for (const [kind, n] of Object.entries(xfrStats())) xfrCounter.set(n, { kind });
+    });
     if (transfers) {
       counterFromStats(
         metrics,

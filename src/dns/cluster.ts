@@ -38,6 +38,7 @@ interface Member {
   live: boolean;
   applied: number;
   counters: DnsCounters;
+  extra: Record<string, number>;
 }
 
 /** The worker entry: compiled JavaScript, or the TypeScript source run through tsx (tests). */
@@ -54,6 +55,7 @@ export class DnsCluster {
   private closing = false;
   private boundPort = 0;
   private retired = newCounters();
+  private retiredExtra: Record<string, number> = {};
 
   constructor(opts: DnsClusterOptions) {
     this.opts = opts;
@@ -88,7 +90,7 @@ export class DnsCluster {
 
   private fork(port: number): Promise<number> {
     const worker = cluster.fork({ VPSDNS_DNS_WORKER: '1' });
-    const member: Member = { worker, live: false, applied: this.seq, counters: newCounters() };
+    const member: Member = { worker, live: false, applied: this.seq, counters: newCounters(), extra: {} };
     this.members.set(worker.id, member);
     return new Promise((resolve, reject) => {
       let ready = false;
@@ -124,6 +126,7 @@ export class DnsCluster {
             return;
           case 'counters':
             member.counters = msg.counters;
+            member.extra = msg.extra;
             return;
           case 'error':
             if (!ready) reject(msg.listen ? new ListenError(msg.message) : new Error(msg.message));
@@ -133,6 +136,7 @@ export class DnsCluster {
       worker.on('exit', (code, signal) => {
         this.members.delete(worker.id);
         addCounters(this.retired, member.counters);
+        for (const [k, v] of Object.entries(member.extra)) this.retiredExtra[k] = (this.retiredExtra[k] ?? 0) + v;
         this.check();
         if (!ready) {
           reject(new Error(`DNS worker exited during start (code ${code}, signal ${signal})`));
@@ -196,6 +200,13 @@ export class DnsCluster {
     if (ready.length === 0) return;
     this.waiters = this.waiters.filter((w) => !this.syncedTo(w.seq));
     for (const w of ready) w.done();
+  }
+
+  /** The workers' own extra counters (see WorkerSetup), summed like `counters()`. */
+  extraCounters(): Record<string, number> {
+    const sum: Record<string, number> = { ...this.retiredExtra };
+    for (const m of this.members.values()) for (const [k, v] of Object.entries(m.extra)) sum[k] = (sum[k] ?? 0) + v;
+    return sum;
   }
 
   /** Query counters of every worker (as last pushed, about once a second) plus those of workers gone. */

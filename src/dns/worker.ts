@@ -27,19 +27,22 @@ export type FromWorker =
   | { t: 'hello' }
   | { t: 'ready'; port: number; zones: number; records: number; loadMs: number }
   | { t: 'applied'; seq: number }
-  | { t: 'counters'; counters: import('./engine.js').DnsCounters }
+  | { t: 'counters'; counters: import('./engine.js').DnsCounters; extra: Record<string, number> }
   | { t: 'error'; message: string; listen: boolean };
 
 function send(msg: FromWorker): void {
   process.send?.(msg);
 }
 
-/** Wiring the worker's entry adds to its DnsServer (e.g. the zone-transfer hook) before it listens. */
+/**
+ * Wiring the worker's entry adds to its DnsServer (e.g. the zone-transfer hook) before it listens. It may
+ * return counters of its own (plain numbers), pushed to the primary with the engine's.
+ */
 export type WorkerSetup = (
   server: DnsServer,
   extension: unknown,
   context: { dbPath: string; logger: pino.Logger },
-) => void;
+) => Record<string, number> | undefined;
 
 export function runWorker(setup?: WorkerSetup): void {
   let server: DnsServer | null = null;
@@ -67,11 +70,11 @@ export function runWorker(setup?: WorkerSetup): void {
         const started = performance.now();
         const loaded = loadAllZones(db, server.engine);
         const loadMs = Math.round(performance.now() - started);
-        setup?.(server, msg.extension, { dbPath: msg.dbPath, logger });
+        const extra = setup?.(server, msg.extension, { dbPath: msg.dbPath, logger }) ?? {};
         server.listen(msg.listen, msg.port).then(
           () => {
             send({ t: 'ready', port: server!.ports.udp, ...loaded, loadMs });
-            timer = setInterval(() => send({ t: 'counters', counters: server!.engine.counters }), 1000);
+            timer = setInterval(() => send({ t: 'counters', counters: server!.engine.counters, extra }), 1000);
             timer.unref();
           },
           (err: Error) => {

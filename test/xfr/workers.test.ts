@@ -53,4 +53,16 @@ describe('transfers with --workers 2', () => {
       expect(ixfr).not.toMatch(/^a\.wx\.example\./m);
     }
   });
+
+  it('the workers count the transfers they answered; /metrics sums them', async () => {
+    let text = '';
+    // Workers push their counters about once a second.
+    for (let i = 0; i < 30 && !/vpsdns_xfr_requests_total\{kind="axfr"\} 4/.test(text); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      text = await (await fetch(`http://127.0.0.1:${server.apiPort}/metrics`)).text();
+    }
+    expect(text).toContain('vpsdns_xfr_requests_total{kind="axfr"} 4');
+    expect(text).toContain('vpsdns_xfr_requests_total{kind="ixfr"} 4');
+    expect(text).toMatch(/vpsdns_dns_queries_total\{transport="udp"\} [1-9]/);
+  });
 });
