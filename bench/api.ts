@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { databasePath } from '../src/config.js';
 import { Store } from '../src/store/store.js';
-import { spawnServe } from '../test/helpers/cli.js';
+import { loopbackServe, spawnServe } from '../test/helpers/cli.js';
 
 const SEQUENTIAL = Number(process.env.BENCH_SEQUENTIAL ?? 2000);
 const CONCURRENT_EACH = Number(process.env.BENCH_CONCURRENT_EACH ?? 500);
@@ -45,18 +45,7 @@ async function main() {
   setup.importRecords(small, smallSeed, false);
   setup.close();
 
-  const server = await spawnServe([
-    '--data',
-    dataDir,
-    '--listen',
-    '127.0.0.1',
-    '--api-port',
-    '0',
-    '--dns-port',
-    '0',
-    '--api-rate-limit',
-    '0',
-  ]);
+  const server = await spawnServe([...loopbackServe(dataDir), '--api-rate-limit', '0']);
   const base = `http://127.0.0.1:${server.apiPort}`;
   const headers = { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' };
   // node:http with a keep-alive agent: a lighter client than fetch, so the figures are the server's.

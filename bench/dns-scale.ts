@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import dnsPacket from 'dns-packet';
 import { databasePath } from '../src/config.js';
 import { Store } from '../src/store/store.js';
-import { BIN, type ServeProcess } from '../test/helpers/cli.js';
+import { BIN, loopbackServe, type ServeProcess } from '../test/helpers/cli.js';
 import { udpExchange } from '../test/helpers/net.js';
 import { benchFixture } from './lib/fixture.js';
 
@@ -127,20 +127,7 @@ async function spawnBig(args: string[]): Promise<ServeProcess> {
 
 async function start(dir: string, workers = 1): Promise<{ serve: ServeProcess; ms: number; loadMs: number }> {
   const t0 = performance.now();
-  const serve = await spawnBig([
-    '--data',
-    dir,
-    '--listen',
-    '127.0.0.1',
-    '--api-port',
-    '0',
-    '--dns-port',
-    '0',
-    '--rrl-rate',
-    '0',
-    '--workers',
-    String(workers),
-  ]);
+  const serve = await spawnBig([...loopbackServe(dir), '--rrl-rate', '0', '--workers', String(workers)]);
   const ms = performance.now() - t0;
   for (const pid of [serve.child.pid!, ...workerPids(serve.child.pid!)]) {
     execFileSync('taskset', ['-a', '-p', '-c', SERVER_CPU, String(pid)], { stdio: 'ignore' });

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import dnsPacket from 'dns-packet';
-import { spawnServe } from '../test/helpers/cli.js';
+import { loopbackServe, spawnServe } from '../test/helpers/cli.js';
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 180);
 const LOAD_QPS = Number(process.env.SOAK_QPS ?? 3000);
@@ -24,20 +24,7 @@ function rssKb(pid: number): number {
 
 async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'vpsdns-soak-'));
-  const server = await spawnServe([
-    '--data',
-    dir,
-    '--listen',
-    '127.0.0.1',
-    '--api-port',
-    '0',
-    '--dns-port',
-    '0',
-    '--api-rate-limit',
-    '0',
-    '--rrl-rate',
-    '0',
-  ]);
+  const server = await spawnServe([...loopbackServe(dir), '--api-rate-limit', '0', '--rrl-rate', '0']);
   const token = server.output().match(/vps_[A-Za-z0-9]+/)![0];
   const base = `http://127.0.0.1:${server.apiPort}`;
   const headers = { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' };

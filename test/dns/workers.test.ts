@@ -10,6 +10,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { type RunningServer, startServer } from '../../src/server.js';
+import { loopbackServe } from '../helpers/cli.js';
 import { buildQuery, decode } from './helpers.js';
 
 let server: RunningServer;
@@ -71,10 +72,7 @@ async function api(method: string, path: string, body?: unknown): Promise<{ stat
 
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'vpsdns-workers-'));
-  const config = loadConfig(
-    ['--data', dataDir, '--listen', '127.0.0.1', '--api-port', '0', '--dns-port', '0', '--workers', '2'],
-    {},
-  );
+  const config = loadConfig([...loopbackServe(dataDir), '--workers', '2'], {});
   // Workers that take 30 ms to apply each change: answers are right only if the API waits for them.
   process.env.VPSDNS_TEST_APPLY_DELAY_MS = '30';
   const write = process.stdout.write;

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, type ServeProcess, spawnServe } from '../helpers/cli.js';
+import { loopbackServe, runCli, type ServeProcess, spawnServe } from '../helpers/cli.js';
 
 const execFileP = promisify(execFile);
 let dataDir: string;
@@ -27,7 +27,7 @@ async function curl(args: string[]): Promise<{ status: number; body: any }> {
 
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'vpsdns-e2e-'));
-  server = await spawnServe(['--data', dataDir, '--listen', '127.0.0.1', '--api-port', '0', '--dns-port', '0']);
+  server = await spawnServe([...loopbackServe(dataDir)]);
   base = `http://127.0.0.1:${server.apiPort}`;
 });
 

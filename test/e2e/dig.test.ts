@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ServeProcess, spawnServe } from '../helpers/cli.js';
+import { loopbackServe, type ServeProcess, spawnServe } from '../helpers/cli.js';
 
 const execFileP = promisify(execFile);
 let dataDir: string;
@@ -68,7 +68,7 @@ async function api(method: string, path: string, body?: unknown) {
 
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'vpsdns-dig-'));
-  server = await spawnServe(['--data', dataDir, '--listen', '127.0.0.1', '--api-port', '0', '--dns-port', '0']);
+  server = await spawnServe([...loopbackServe(dataDir)]);
   token = server.output().match(/vps_[A-Za-z0-9]+/)![0];
 });
 

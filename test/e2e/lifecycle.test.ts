@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runCli, type ServeProcess, spawnServe } from '../helpers/cli.js';
+import { loopbackServe, runCli, type ServeProcess, spawnServe } from '../helpers/cli.js';
 
 const execFileP = promisify(execFile);
 const dirs: string[] = [];
@@ -16,7 +16,7 @@ const servers: ServeProcess[] = [];
 async function start(dir?: string): Promise<{ srv: ServeProcess; dir: string; token: string }> {
   const data = dir ?? mkdtempSync(join(tmpdir(), 'vpsdns-life-'));
   if (!dir) dirs.push(data);
-  const srv = await spawnServe(['--data', data, '--listen', '127.0.0.1', '--api-port', '0', '--dns-port', '0']);
+  const srv = await spawnServe([...loopbackServe(data)]);
   servers.push(srv);
   const token = srv.output().match(/vps_[A-Za-z0-9]+/)?.[0] ?? '';
   return { srv, dir: data, token };

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, type ServeProcess, spawnServe } from '../helpers/cli.js';
+import { loopbackServe, runCli, type ServeProcess, spawnServe } from '../helpers/cli.js';
 
 const execFileP = promisify(execFile);
 const fixture = join(import.meta.dirname, '..', '..', 'fixtures', 'zonefile', 'edge.example.zone');
@@ -15,7 +15,7 @@ let server: ServeProcess;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'vpsdns-zonecli-'));
-  server = await spawnServe(['--data', dir, '--listen', '127.0.0.1', '--api-port', '0', '--dns-port', '0']);
+  server = await spawnServe([...loopbackServe(dir)]);
 });
 afterAll(async () => {
   await server?.stop();

@@ -24,6 +24,11 @@ export async function runCli(
   }
 }
 
+/** Flags for a `vpsdns serve` on loopback with ephemeral API and DNS ports, on `dataDir`. */
+export function loopbackServe(dataDir: string): string[] {
+  return ['--data', dataDir, '--listen', '127.0.0.1', '--api-port', '0', '--dns-port', '0'];
+}
+
 export interface ServeProcess {
   child: ChildProcess;
   apiPort: number;

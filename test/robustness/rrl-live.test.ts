@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import dnsPacket from 'dns-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ServeProcess, spawnServe } from '../helpers/cli.js';
+import { loopbackServe, type ServeProcess, spawnServe } from '../helpers/cli.js';
 
 let dir: string;
 let server: ServeProcess;
@@ -15,12 +15,9 @@ let server: ServeProcess;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'vpsdns-rrl-'));
   // An empty VPSDNS_RRL_RATE means "not set": the default applies (the test setup turns RRL off otherwise).
-  server = await spawnServe(
-    ['--data', dir, '--listen', '127.0.0.1', '--api-port', '0', '--dns-port', '0', '--query-log-sample', '100'],
-    {
-      VPSDNS_RRL_RATE: '',
-    },
-  );
+  server = await spawnServe([...loopbackServe(dir), '--query-log-sample', '100'], {
+    VPSDNS_RRL_RATE: '',
+  });
   const token = server.output().match(/vps_[A-Za-z0-9]+/)![0];
   await fetch(`http://127.0.0.1:${server.apiPort}/api/v1/dns-zones/`, {
     method: 'POST',

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import dnsPacket from 'dns-packet';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { decode, loadFixture, section } from '../dns/helpers.js';
-import { type ServeProcess, spawnServe } from '../helpers/cli.js';
+import { loopbackServe, type ServeProcess, spawnServe } from '../helpers/cli.js';
 import { freePort, KEY_ARG, rcodeOf, SECRET, tcpExchange, xfrQuery } from './helpers.js';
 import { type Secondary, startKnot, startNsd } from './secondaries.js';
 
@@ -126,17 +126,7 @@ async function until(check: () => Promise<boolean>, what: string, ms = 20_000): 
 
 async function setupPrimary(args: string[]): Promise<{ serve: ServeProcess; api: Api; dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'vpsdns-xfr-e2e-'));
-  const serve = await spawnServe([
-    '--data',
-    dir,
-    '--listen',
-    '127.0.0.1',
-    '--api-port',
-    '0',
-    '--dns-port',
-    '0',
-    ...args,
-  ]);
+  const serve = await spawnServe([...loopbackServe(dir), ...args]);
   const token = serve.output().match(/vps_[A-Za-z0-9]+/)![0];
   const a: Api = { base: `http://127.0.0.1:${serve.apiPort}`, token, zone: '' };
   const z = await api(a, 'POST', '/api/v1/dns-zones/', { domain: ZONE });

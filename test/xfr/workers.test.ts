@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ServeProcess, spawnServe } from '../helpers/cli.js';
+import { loopbackServe, type ServeProcess, spawnServe } from '../helpers/cli.js';
 
 const execFileP = promisify(execFile);
 let dir: string;
@@ -15,10 +15,7 @@ let api: (method: string, path: string, body?: unknown) => Promise<any>;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'vpsdns-xfr-workers-'));
-  server = await spawnServe([
-    ...['--data', dir, '--listen', '127.0.0.1', '--api-port', '0', '--dns-port', '0'],
-    ...['--workers', '2', '--xfr-allow', '127.0.0.1'],
-  ]);
+  server = await spawnServe([...[...loopbackServe(dir)], ...['--workers', '2', '--xfr-allow', '127.0.0.1']]);
   const token = server.output().match(/vps_[A-Za-z0-9]+/)![0];
   api = async (method, path, body) => {
     const res = await fetch(`http://127.0.0.1:${server.apiPort}${path}`, {
@@ -57,7 +54,8 @@ describe('transfers with --workers 2', () => {
   it('the workers count the transfers they answered; /metrics sums them', async () => {
     let text = '';
     // Workers push their counters about once a second.
-    for (let i = 0; i < 30 && !/vpsdns_xfr_requests_total\{kind="axfr"\} 4/.test(text); i++) {
+    const both = (t: string) => t.includes('{kind="axfr"} 4') && t.includes('{kind="ixfr"} 4');
+    for (let i = 0; i < 40 && !both(text); i++) {
       await new Promise((r) => setTimeout(r, 100));
       text = await (await fetch(`http://127.0.0.1:${server.apiPort}/metrics`)).text();
     }
