@@ -122,10 +122,3 @@ export function normalizeOwnerName(input: unknown, zone: string): string {
 export function toFqdn(relative: string, zone: string): string {
   return relative === '@' ? zone : `${relative}.${zone}`;
 }
-
-/** Absolute name inside `zone` to its relative form ("@" for the apex). */
-export function toRelative(fqdn: string, zone: string): string {
-  if (fqdn === zone) return '@';
-  if (!fqdn.endsWith(`.${zone}`)) throw new Error(`${fqdn} is not inside ${zone}`);
-  return fqdn.slice(0, -(zone.length + 1));
-}
