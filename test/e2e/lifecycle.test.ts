@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loopbackServe, runCli, type ServeProcess, spawnServe } from '../helpers/cli.js';
 
@@ -110,6 +111,24 @@ describe('kill -9', () => {
     // The SOA serial the DNS serves is the store's.
     const serial = (await dig(second.srv.dnsPort, 'crash.example', 'SOA', '+short')).split(' ')[2];
     expect(file).toContain(`serial ${serial}`);
+    // The database is consistent: SQLite's own check, and the journal ends at the zone's serial with one
+    // "add" per record.
+    const db = new Database(join(first.dir, 'vpsdns.sqlite'), { readonly: true });
+    try {
+      expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+      const zoneRow = db.prepare('SELECT id, serial FROM zones WHERE domain = ?').get('crash.example') as {
+        id: number;
+        serial: number;
+      };
+      expect(String(zoneRow.serial)).toBe(serial);
+      const lastJournal = db.prepare('SELECT max(serial) AS s FROM changes WHERE zone_id = ?').pluck().get(zoneRow.id);
+      expect(lastJournal).toBe(zoneRow.serial);
+      const adds = db.prepare("SELECT count(*) FROM changes WHERE zone_id = ? AND op = 'add'").pluck().get(zoneRow.id);
+      const records = db.prepare('SELECT count(*) FROM records WHERE zone_id = ?').pluck().get(zoneRow.id);
+      expect(adds).toBe(records);
+    } finally {
+      db.close();
+    }
   });
 });
 
