@@ -68,7 +68,8 @@ async function api(method: string, path: string, body?: unknown) {
 
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'vpsdns-dig-'));
-  server = await spawnServe([...loopbackServe(dataDir)]);
+  // IPv4 and IPv6 loopback both, as the quick start does.
+  server = await spawnServe([...loopbackServe(dataDir), '--listen', '127.0.0.1,::1']);
   token = server.output().match(/vps_[A-Za-z0-9]+/)![0];
 });
 
@@ -120,6 +121,21 @@ describe('read-your-writes through the API and dig', () => {
     expect((await dig('www.shop.example', 'A')).status).toBe('NXDOMAIN');
     const serialAfter = Number((await dig('shop.example', 'SOA')).answer[0].split(' ')[6]);
     expect(serialAfter).toBeGreaterThan(serialBefore);
+  });
+
+  it('answers on IPv6 too, over UDP and TCP', async () => {
+    for (const extra of [[], ['+tcp']]) {
+      const { stdout } = await execFileP('dig', [
+        '@::1',
+        '-p',
+        String(server.dnsPort),
+        'shop.example',
+        'SOA',
+        '+short',
+        ...extra,
+      ]);
+      expect(stdout).toMatch(/^ns1\.vps\.org\. hostmaster\.vps\.org\. \d{10} /);
+    }
   });
 
   it('a deleted zone is REFUSED at once', async () => {
