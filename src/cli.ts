@@ -2,7 +2,7 @@
 // Account and token commands work on the same database while `serve` runs (SQLite WAL + busy timeout);
 // the server reads tokens from the database on every request, so changes apply at once.
 
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { ConfigError, databasePath, loadConfig, optionsHelp } from './config.js';
@@ -42,12 +42,13 @@ function dataDir(value: string | undefined): string {
   return value ?? (process.env.VPSDNS_DATA || './data');
 }
 
-function openStore(dir: string): Store {
-  return new Store(databasePath(dir));
-}
-
-function withStore<T>(dir: string | undefined, fn: (store: Store) => T): T {
-  const store = openStore(dataDir(dir));
+/** Open the data directory's database; only `account create` may make a new one (a typo'd --data must not). */
+function withStore<T>(dir: string | undefined, fn: (store: Store) => T, opts: { create?: boolean } = {}): T {
+  const path = databasePath(dataDir(dir));
+  if (!opts.create && !existsSync(path)) {
+    throw new UsageError(`no database at ${path}: pass the --data of your server (or run vpsdns serve once)`);
+  }
+  const store = new Store(path);
   try {
     return fn(store);
   } finally {
@@ -116,10 +117,14 @@ function accountCommand(argv: string[]): void {
   const [sub, ...rest] = argv;
   if (sub === 'create') {
     const { values, pos } = parse(rest, {}, 1);
-    withStore(values.data as string | undefined, (store) => {
-      const account = store.auth.createAccount(pos[0]);
-      process.stdout.write(`${account.name}\n`);
-    });
+    withStore(
+      values.data as string | undefined,
+      (store) => {
+        const account = store.auth.createAccount(pos[0]);
+        process.stdout.write(`${account.name}\n`);
+      },
+      { create: true },
+    );
   } else if (sub === 'list') {
     const { values } = parse(rest, {}, 0);
     withStore(values.data as string | undefined, (store) => {

@@ -1,7 +1,7 @@
 // End to end: the real `vpsdns` command, a real data directory, the reference's own requests
 // (curl and fetch) with only the host replaced.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -209,6 +209,11 @@ describe('the reference examples, over real HTTP', () => {
     expect(badPerm.stderr).toContain('unknown permission "dns:fly"');
     const unknown = await runCli(['frobnicate']);
     expect(unknown.code).toBe(2);
+    const typo = join(tmpdir(), `vpsdns-no-such-dir-${process.pid}`);
+    const missing = await runCli(['token', 'list', '--data', typo]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('no database at');
+    expect(existsSync(typo)).toBe(false);
   });
 });
 
