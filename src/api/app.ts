@@ -1,10 +1,10 @@
 // The management API as a Fastify app: bearer-token auth with per-route permissions, the routes,
 // and one error shape {detail, error_code, field} for every 4xx/5xx (also 404, 405, 413, 415).
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { TokenBuckets } from '../limits/token-buckets.js';
 import { ApiError } from '../model/errors.js';
 import { hasPermission, type Permission, type Principal } from '../store/auth.js';
 import type { ApiContext } from './context.js';
-import { RateLimiter } from './rate-limit.js';
 import { opsRoutes } from './routes/ops.js';
 import { recordRoutes } from './routes/records.js';
 import { zoneFileRoutes } from './routes/zonefile.js';
@@ -107,8 +107,8 @@ export function buildApp(ctx: ApiContext): FastifyInstance {
     );
   });
 
-  const perToken = new RateLimiter(ctx.config.apiRateLimit, ctx.config.apiRateBurst);
-  const failedLogins = new RateLimiter(ctx.config.authFailLimit / 60, Math.max(1, ctx.config.authFailLimit));
+  const perToken = new TokenBuckets(ctx.config.apiRateLimit, ctx.config.apiRateBurst);
+  const failedLogins = new TokenBuckets(ctx.config.authFailLimit / 60, Math.max(1, ctx.config.authFailLimit));
   const tooMany = (reply: FastifyReply, retryAfter: number, reason: string, detail: string) => {
     limited.inc({ reason });
     reply.header('Retry-After', String(retryAfter));

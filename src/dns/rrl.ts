@@ -4,6 +4,7 @@
 // truncated (TC set, no records) so a real client retries over TCP, where no limit applies.
 // Memory is bounded: at most `maxBuckets` buckets, the idle ones swept first.
 import { isIPv6 } from 'node:net';
+import { TokenBuckets } from '../limits/token-buckets.js';
 import { readQuestion } from './wire.js';
 
 export type RrlDecision = 'send' | 'drop' | 'slip';
@@ -17,13 +18,6 @@ export interface RrlOptions {
   maxBuckets?: number;
   /** Clock in milliseconds (tests). */
   now?: () => number;
-}
-
-interface Bucket {
-  /** Credit in responses; refills at ratePerSecond up to ratePerSecond (a one-second window, like BIND). */
-  credit: number;
-  updated: number;
-  limitedCount: number;
 }
 
 /** The client network an address belongs to: /24 for IPv4, /56 for IPv6 (the first 7 bytes). */
@@ -42,15 +36,13 @@ export function clientNetwork(address: string): string {
 }
 
 export class ResponseRateLimiter {
-  private readonly buckets = new Map<string, Bucket>();
-  private readonly maxBuckets: number;
-  private readonly now: () => number;
+  /** A second's worth of responses per bucket, as BIND's window. */
+  private readonly buckets: TokenBuckets;
   /** Counters for metrics. */
   readonly stats = { dropped: 0, slipped: 0 };
 
   constructor(private readonly opts: RrlOptions) {
-    this.maxBuckets = opts.maxBuckets ?? 100_000;
-    this.now = opts.now ?? (() => performance.now());
+    this.buckets = new TokenBuckets(opts.ratePerSecond, Math.max(1, opts.ratePerSecond), opts.maxBuckets, opts.now);
   }
 
   get enabled(): boolean {
@@ -63,40 +55,14 @@ export class ResponseRateLimiter {
    */
   decide(clientAddress: string, responseKey: string): RrlDecision {
     if (!this.enabled) return 'send';
-    const t = this.now();
     const key = `${clientNetwork(clientAddress)}|${responseKey}`;
-    let b = this.buckets.get(key);
-    const rate = this.opts.ratePerSecond;
-    if (!b) {
-      if (this.buckets.size >= this.maxBuckets) this.sweep(t);
-      b = { credit: rate, updated: t, limitedCount: 0 };
-      this.buckets.set(key, b);
-    } else {
-      b.credit = Math.min(rate, b.credit + ((t - b.updated) / 1000) * rate);
-      b.updated = t;
-    }
-    if (b.credit >= 1) {
-      b.credit -= 1;
-      return 'send';
-    }
-    b.limitedCount++;
-    if (this.opts.slip > 0 && b.limitedCount % this.opts.slip === 0) {
+    if (this.buckets.take(key) === 0) return 'send';
+    if (this.opts.slip > 0 && this.buckets.refusals(key) % this.opts.slip === 0) {
       this.stats.slipped++;
       return 'slip';
     }
     this.stats.dropped++;
     return 'drop';
-  }
-
-  /** Drop buckets that have refilled (they hold no state worth keeping); if still full, the oldest tenth. */
-  private sweep(t: number): void {
-    for (const [key, b] of this.buckets) if (t - b.updated >= 1000) this.buckets.delete(key);
-    if (this.buckets.size < this.maxBuckets) return;
-    let n = Math.ceil(this.maxBuckets / 10);
-    for (const key of this.buckets.keys()) {
-      if (n-- <= 0) break;
-      this.buckets.delete(key);
-    }
   }
 
   get size(): number {

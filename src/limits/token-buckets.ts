@@ -1,13 +1,15 @@
-// Token buckets keyed by a string (API token id, or client address for failed logins).
-// Memory is bounded: buckets that have refilled completely carry no information and are swept,
-// and past `maxKeys` the oldest are dropped.
+// Token buckets keyed by a string: the API's per-token and failed-login limits, and DNS response rate
+// limiting. Memory is bounded: buckets that have refilled completely carry no information and are
+// swept, and past `maxKeys` the oldest are dropped.
 
 interface Bucket {
   tokens: number;
   updated: number;
+  /** Takes refused so far (RRL's slip counts them). */
+  refused: number;
 }
 
-export class RateLimiter {
+export class TokenBuckets {
   private readonly buckets = new Map<string, Bucket>();
   private lastSweep = 0;
 
@@ -30,7 +32,7 @@ export class RateLimiter {
     let b = this.buckets.get(key);
     if (!b) {
       if (this.buckets.size >= this.maxKeys) this.sweep(t, true);
-      b = { tokens: this.burst, updated: t };
+      b = { tokens: this.burst, updated: t, refused: 0 };
       this.buckets.set(key, b);
     } else {
       b.tokens = Math.min(this.burst, b.tokens + ((t - b.updated) / 1000) * this.ratePerSecond);
@@ -49,6 +51,7 @@ export class RateLimiter {
       b.tokens -= 1;
       return 0;
     }
+    b.refused++;
     return Math.max(1, Math.ceil((1 - b.tokens) / this.ratePerSecond));
   }
 
@@ -59,6 +62,11 @@ export class RateLimiter {
     if (!b) return 0;
     const tokens = Math.min(this.burst, b.tokens + ((this.now() - b.updated) / 1000) * this.ratePerSecond);
     return tokens >= 1 ? 0 : Math.max(1, Math.ceil((1 - tokens) / this.ratePerSecond));
+  }
+
+  /** How many takes of `key` were refused so far (0 for an unknown or swept key). */
+  refusals(key: string): number {
+    return this.buckets.get(key)?.refused ?? 0;
   }
 
   private sweep(t: number, force: boolean): void {
