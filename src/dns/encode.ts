@@ -69,17 +69,20 @@ export function writeRdata(w: Writer, type: number, rd: Rdata): void {
   writeLatin1(w, rd.post);
 }
 
+/** One resource record (class IN), its RDLENGTH filled in after the RDATA. */
+export function writeRecord(w: Writer, name: string, type: number, ttl: number, rd: Rdata): void {
+  w.name(name);
+  w.u16(type);
+  w.u16(1); // IN
+  w.u32(ttl);
+  const lengthAt = w.offset;
+  w.u16(0);
+  writeRdata(w, type, rd);
+  w.buf.writeUInt16BE(w.offset - lengthAt - 2, lengthAt);
+}
+
 function writeRRset(w: Writer, rrset: RRset): void {
-  for (const rd of rrset.rdata) {
-    w.name(rrset.name);
-    w.u16(rrset.type);
-    w.u16(1); // IN
-    w.u32(rrset.ttl);
-    const lengthAt = w.offset;
-    w.u16(0);
-    writeRdata(w, rrset.type, rd);
-    w.buf.writeUInt16BE(w.offset - lengthAt - 2, lengthAt);
-  }
+  for (const rd of rrset.rdata) writeRecord(w, rrset.name, rrset.type, rrset.ttl, rd);
 }
 
 /** Copy the question from the query and offer its name (and suffixes) for compression. */

@@ -243,7 +243,7 @@ export function nameKeyLabels(nameKey: string): string[] {
 }
 
 /** Bytes of one text label (undoing the \DDD escapes of nameKeyLabels). */
-function labelBytes(label: string): Buffer {
+export function labelBytes(label: string): Buffer {
   if (!label.includes('\\')) return Buffer.from(label, 'latin1');
   const bytes: number[] = [];
   for (let i = 0; i < label.length; i++) {

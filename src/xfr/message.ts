@@ -1,7 +1,7 @@
 // Reading the messages the transfer code receives (AXFR/IXFR requests, NOTIFY, responses to our
 // NOTIFY): header, question, and the offsets of every RR, so TSIG can be checked on the exact bytes
 // and IXFR can read the requester's SOA serial. Names are read with compression. Never throws.
-import { OPCODE_NOTIFY, OPCODE_QUERY, skipName, TYPE } from '../dns/wire.js';
+import { labelBytes, OPCODE_NOTIFY, OPCODE_QUERY, skipName, TYPE } from '../dns/wire.js';
 
 export interface RR {
   /** Offset of the owner name. */
@@ -64,14 +64,8 @@ export function nameWire(dotted: string): Buffer {
   if (dotted === '' || dotted === '.') return Buffer.from([0]);
   const parts: Buffer[] = [];
   for (const label of dotted.replace(/\.$/, '').toLowerCase().split('.')) {
-    const bytes: number[] = [];
-    for (let i = 0; i < label.length; i++) {
-      if (label[i] === '\\' && /^[0-9]{3}$/.test(label.slice(i + 1, i + 4))) {
-        bytes.push(Number(label.slice(i + 1, i + 4)));
-        i += 3;
-      } else bytes.push(label.charCodeAt(i));
-    }
-    parts.push(Buffer.from([bytes.length]), Buffer.from(bytes));
+    const bytes = labelBytes(label);
+    parts.push(Buffer.from([bytes.length]), bytes);
   }
   parts.push(Buffer.from([0]));
   return Buffer.concat(parts);

@@ -2,7 +2,7 @@
 // into messages. AXFR (RFC 5936): SOA, every other RRset, SOA. IXFR (RFC 1995): current SOA, then per
 // serial step [old SOA, deleted RRs, new SOA, added RRs], then current SOA, from the change journal.
 // Messages reuse the DNS writer (name compression) and the index's pre-encoded RDATA.
-import { writeRdata } from '../dns/encode.js';
+import { writeRecord } from '../dns/encode.js';
 import { OPT_SIZE, TYPE, Writer } from '../dns/wire.js';
 import { type Rdata, RR_TYPE_CODES, type RRset, recordRdata, type ZoneIndex } from '../dns/zone-index.js';
 import { toFqdn } from '../model/names.js';
@@ -94,14 +94,7 @@ export function ixfrRecords(
 }
 
 function writeRR(w: Writer, rr: OutRR): void {
-  w.name(rr.name);
-  w.u16(rr.type);
-  w.u16(1); // IN
-  w.u32(rr.ttl);
-  const lengthAt = w.offset;
-  w.u16(0);
-  writeRdata(w, rr.type, rr.rdata);
-  w.buf.writeUInt16BE(w.offset - lengthAt - 2, lengthAt);
+  writeRecord(w, rr.name, rr.type, rr.ttl, rr.rdata);
 }
 
 export interface MessageOptions {

@@ -1,29 +1,15 @@
-// Socket tests: a DnsServer on an ephemeral 127.0.0.1 port, queried over real UDP and TCP sockets
-// (truncation then TCP retry, pipelined and split TCP messages, malformed input followed by a good
-// query, idle timeout, connection cap, bind errors).
-import dgram from 'node:dgram';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { DnsServer } from '../../src/dns/server.js';
+import { udpExchange } from '../helpers/net.js';
 import { buildQuery, DEFAULTS, decode, fixtureStore, flagsOf, type TempStore } from './helpers.js';
 
 let tmp: TempStore;
 let server: DnsServer;
 
+/** One UDP exchange; null when no answer comes (dropped packets are expected in some tests). */
 function udpAsk(port: number, msg: Buffer, timeoutMs = 2000): Promise<Buffer | null> {
-  return new Promise((resolve) => {
-    const sock = dgram.createSocket('udp4');
-    const timer = setTimeout(() => {
-      sock.close();
-      resolve(null);
-    }, timeoutMs);
-    sock.on('message', (m) => {
-      clearTimeout(timer);
-      sock.close();
-      resolve(m);
-    });
-    sock.send(msg, port, '127.0.0.1');
-  });
+  return udpExchange(port, msg, timeoutMs).catch(() => null);
 }
 
 function frame(msg: Buffer): Buffer {
