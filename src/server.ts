@@ -131,7 +131,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     };
     const loadStarted = performance.now();
     // Zone transfers (src/xfr): NOTIFY and journal pruning here; AXFR/IXFR answered where DNS runs.
-    let transfers: Transfers | null = null;
+    let transfers: Transfers | undefined;
     stops.push(() => transfers?.close());
     let dnsPort: number;
     let dnsCluster: DnsCluster | null = null;
@@ -174,19 +174,19 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       'vpsdns_xfr_requests_total',
       'Zone transfer requests, refusals and NOTIFYs received',
     );
-    const xfrStats = () => (dnsCluster ? dnsCluster.extraCounters() : (transfers?.responder?.stats ?? {}));
+    const notifier = transfers!.notifier;
+    const responder = transfers!.responder;
+    const xfrStats = () => (dnsCluster ? dnsCluster.extraCounters() : (responder?.stats ?? {}));
     xfrCounter.collect(() => {
       for (const [kind, n] of Object.entries(xfrStats())) xfrCounter.set(n, { kind });
     });
-    if (transfers) {
-      counterFromStats(
-        metrics,
-        'vpsdns_notify_sent_total',
-        'NOTIFY messages sent and their outcomes',
-        'outcome',
-        transfers.notifier.stats,
-      );
-    }
+    counterFromStats(
+      metrics,
+      'vpsdns_notify_sent_total',
+      'NOTIFY messages sent and their outcomes',
+      'outcome',
+      notifier.stats,
+    );
     ready.dnsListening = true;
 
     const app = buildApp({ store, config, logger, metrics, readiness });

@@ -23,13 +23,11 @@ abstract class Metric {
   }
 }
 
-export class Counter extends Metric {
-  private readonly values = new Map<string, number>();
+/** One value per label set, set or counted here, or copied in when scraped (`collect`). */
+abstract class ValueMetric extends Metric {
+  protected readonly values = new Map<string, number>();
   private collector: (() => void) | null = null;
-  constructor(name: string, help: string) {
-    super(name, help, 'counter');
-  }
-  /** For totals another component counts: copy them in when scraped. */
+  /** Compute or copy the values when scraped. */
   collect(fn: () => void): this {
     this.collector = fn;
     return this;
@@ -37,18 +35,21 @@ export class Counter extends Metric {
   set(value: number, labels: Labels = {}): void {
     this.values.set(labelKey(labels), value);
   }
-  inc(labels: Labels = {}, by = 1): void {
-    const key = labelKey(labels);
-    this.values.set(key, (this.values.get(key) ?? 0) + by);
-  }
-  get(labels: Labels = {}): number {
-    return this.values.get(labelKey(labels)) ?? 0;
-  }
   render(): string[] {
     this.collector?.();
     const lines = this.header();
     for (const [key, v] of this.values) lines.push(`${this.name}${key ? `{${key}}` : ''} ${v}`);
     return lines;
+  }
+}
+
+export class Counter extends ValueMetric {
+  constructor(name: string, help: string) {
+    super(name, help, 'counter');
+  }
+  inc(labels: Labels = {}, by = 1): void {
+    const key = labelKey(labels);
+    this.values.set(key, (this.values.get(key) ?? 0) + by);
   }
 }
 
@@ -66,29 +67,9 @@ export function counterFromStats(
   });
 }
 
-export class Gauge extends Metric {
-  private readonly values = new Map<string, number>();
-  private collector: (() => void) | null = null;
+export class Gauge extends ValueMetric {
   constructor(name: string, help: string) {
     super(name, help, 'gauge');
-  }
-  set(value: number, labels: Labels = {}): void {
-    this.values.set(labelKey(labels), value);
-  }
-  inc(labels: Labels = {}, by = 1): void {
-    const key = labelKey(labels);
-    this.values.set(key, (this.values.get(key) ?? 0) + by);
-  }
-  /** Compute the value when scraped. */
-  collect(fn: () => void): this {
-    this.collector = fn;
-    return this;
-  }
-  render(): string[] {
-    this.collector?.();
-    const lines = this.header();
-    for (const [key, v] of this.values) lines.push(`${this.name}${key ? `{${key}}` : ''} ${v}`);
-    return lines;
   }
 }
 
