@@ -3,7 +3,6 @@
 // `ratePerSecond` per second; past that they are dropped, except every `slip`th one, which goes out
 // truncated (TC set, no records) so a real client retries over TCP, where no limit applies.
 // Memory is bounded: at most `maxBuckets` buckets, the idle ones swept first.
-import { isIPv6 } from 'node:net';
 import { TokenBuckets } from '../limits/token-buckets.js';
 import { readQuestion } from './wire.js';
 
@@ -22,7 +21,8 @@ export interface RrlOptions {
 
 /** The client network an address belongs to: /24 for IPv4, /56 for IPv6 (the first 7 bytes). */
 export function clientNetwork(address: string): string {
-  if (!isIPv6(address)) {
+  // Called per response: a colon tells IPv6 from IPv4 (addresses come from the socket, already valid).
+  if (!address.includes(':')) {
     const last = address.lastIndexOf('.');
     return last < 0 ? address : address.slice(0, last);
   }
@@ -88,19 +88,30 @@ const RCODE_NXDOMAIN = 3;
 /**
  * How RRL groups a response: answers by name and type, NXDOMAIN by zone (so random names under one zone
  * share a budget), referrals and NODATA by name, errors by rcode. Null when the response has no question.
+ * Runs for every UDP response while RRL is on, so the common case keys on the question's raw bytes
+ * (name, type and class, lower-cased) without decoding it; only NXDOMAIN decodes labels to find the zone.
  */
 export function responseKey(
   response: Buffer,
   zoneOf: (labels: string[]) => string | null,
 ): { key: string; questionEnd: number } | null {
-  const q = readQuestion(response);
-  if (!q) return null;
-  const name = q.labels.join('.');
+  if (response.length < 12 || response.readUInt16BE(4) !== 1) return null;
+  let at = 12;
+  while (at < response.length && response[at] !== 0) {
+    if (response[at] > 63) return null;
+    at += response[at] + 1;
+  }
+  const questionEnd = at + 5;
+  if (questionEnd > response.length) return null;
   const rcode = response[3] & 0x0f;
   let key: string;
-  if (rcode === RCODE_NXDOMAIN) key = `nx ${zoneOf(q.labels) ?? name}`;
-  else if (rcode !== 0) key = `err ${rcode}`;
-  else if (response.readUInt16BE(6) > 0) key = `ans ${q.qtype} ${name}`;
-  else key = `${response[2] & 0x04 ? 'nodata' : 'referral'} ${name}`;
-  return { key, questionEnd: q.end };
+  if (rcode === RCODE_NXDOMAIN) {
+    const q = readQuestion(response);
+    key = `nx ${(q && zoneOf(q.labels)) ?? response.toString('latin1', 12, questionEnd - 4).toLowerCase()}`;
+  } else if (rcode !== 0) key = `err ${rcode}`;
+  else {
+    const kind = response.readUInt16BE(6) > 0 ? 'ans' : response[2] & 0x04 ? 'nodata' : 'referral';
+    key = `${kind} ${response.toString('latin1', 12, questionEnd).toLowerCase()}`;
+  }
+  return { key, questionEnd };
 }
