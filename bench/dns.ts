@@ -1,12 +1,13 @@
-// DNS macro benchmark (`npm run bench:dns`): vpsdns against the platform ceiling (a bare Node.js dgram
-// echo server) and every installed peer (nsd, knotd, named, pdns_server) on free loopback ports, all
+// DNS macro benchmark (`npm run bench:dns`): vpsdns against the platform ceilings (bare Node.js echo
+// servers: UDP through the batching addon vpsdns uses, and through node:dgram) and every installed peer (nsd, knotd, named, pdns_server) on free loopback ports, all
 // serving the same zone: vpsdns gets it through its API, the peers get the zone file vpsdns exports.
 // First every server's answers to the query file are compared with vpsdns's; then dnsperf runs against
 // each, UDP and TCP, one after the other in the same run. Servers are pinned to one core (BENCH_SERVER_CPU,
 // default 0: Knot pins its UDP worker to CPU 0) and dnsperf to another (BENCH_CLIENT_CPU, default 1).
 // Prints qps, latency, server CPU %, qps per server core, peak RSS and the ratios to NSD and to the
-// ceiling. Environment: BENCH_SECONDS (10 per run), BENCH_WORKERS (vpsdns --workers, 1), BENCH_ONLY
-// (comma list of server names). Loopback only; every process started is stopped by pid.
+// ceilings. Environment: BENCH_SECONDS (10 per run), BENCH_WORKERS (vpsdns --workers, 1), BENCH_UDP_IO
+// (vpsdns --dns-udp-io, auto), BENCH_ONLY (comma list of server names: vpsdns always, batch-echo, echo,
+// nsd, knotd, named, pdns_server). Loopback only; every process started is stopped by pid.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,6 +23,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const SERVER_CPU = process.env.BENCH_SERVER_CPU ?? '0';
 const CLIENT_CPU = process.env.BENCH_CLIENT_CPU ?? '1';
 const WORKERS = process.env.BENCH_WORKERS ?? '1';
+const UDP_IO = process.env.BENCH_UDP_IO ?? 'auto';
 const ONLY = process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(',') : null;
 
 interface Server {
@@ -276,6 +278,8 @@ async function startVpsdns(
     '--rrl-rate',
     '0',
     ...(WORKERS === '' ? [] : ['--workers', WORKERS]),
+    '--dns-udp-io',
+    UDP_IO,
   ]);
   const pid = serve.child.pid!;
   execFileSync('taskset', ['-a', '-p', '-c', SERVER_CPU, String(pid)], { stdio: 'ignore' });
@@ -300,7 +304,7 @@ async function startVpsdns(
     execFileSync('taskset', ['-a', '-p', '-c', SERVER_CPU, String(p)], { stdio: 'ignore' });
   return {
     server: {
-      name: `vpsdns (--workers ${WORKERS})`,
+      name: `vpsdns (--workers ${WORKERS}${UDP_IO === 'auto' ? '' : `, ${UDP_IO}`})`,
       port,
       pid,
       stop: async () => {
@@ -311,17 +315,19 @@ async function startVpsdns(
   };
 }
 
-async function startEcho(): Promise<Server> {
+async function startEcho(batch: boolean): Promise<Server> {
   const port = await freePort();
   const script = join(import.meta.dirname, 'lib', 'echo-server.mjs');
-  const child = spawn('taskset', ['-c', SERVER_CPU, process.execPath, script, String(port)], {
+  const args = [process.execPath, script, String(port), ...(batch ? ['--batch'] : [])];
+  const child = spawn('taskset', ['-c', SERVER_CPU, ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   await new Promise<void>((resolve, reject) => {
     child.stdout!.on('data', (d) => (String(d).includes('listening') ? resolve() : undefined));
     child.once('exit', (c) => reject(new Error(`echo exited with ${c}`)));
   });
-  return { name: 'node dgram echo (ceiling)', port, pid: child.pid!, stop: () => stopChild(child) };
+  const name = batch ? 'batched UDP echo (ceiling)' : 'node dgram echo';
+  return { name, port, pid: child.pid!, stop: () => stopChild(child) };
 }
 
 async function startNsd(bin: string, dir: string, domain: string): Promise<Server> {
@@ -462,8 +468,10 @@ async function main() {
     started.push(v.server);
     writeFileSync(join(dir, `${fixture.domain}.zone`), v.exported);
     const servers: Server[] = [v.server];
-    if (want('echo')) {
-      const echo = await startEcho();
+    // The ceilings: a bare echo through the batching addon (vpsdns's UDP path) and through node:dgram.
+    for (const batch of [true, false]) {
+      if (!want(batch ? 'batch-echo' : 'echo')) continue;
+      const echo = await startEcho(batch);
       started.push(echo);
       servers.push(echo);
     }
@@ -520,7 +528,8 @@ async function main() {
   }
 
   const nsd = results.find((r) => r.name === 'nsd');
-  const echo = results.find((r) => r.name.includes('echo'));
+  const echo = results.find((r) => r.name.startsWith('batched UDP echo'));
+  const dgramEcho = results.find((r) => r.name.startsWith('node dgram echo'));
   const ratio = (a: number | undefined, b: number | undefined) => (a && b ? (a / b).toFixed(2) : '-');
   const header = [
     'server',
@@ -534,7 +543,8 @@ async function main() {
     'TCP qps/core',
     'peak RSS MiB',
     'UDP/core ÷ NSD',
-    'UDP/core ÷ ceiling',
+    'UDP/core ÷ batched echo',
+    'UDP/core ÷ dgram echo',
     'TCP ÷ NSD',
     'same answers',
   ];
@@ -551,6 +561,7 @@ async function main() {
     r.rssMiB.toFixed(1),
     ratio(r.udp!.perCore, nsd?.udp?.perCore),
     ratio(r.udp!.perCore, echo?.udp?.perCore),
+    ratio(r.udp!.perCore, dgramEcho?.udp?.perCore),
     ratio(r.tcp!.qps, nsd?.tcp?.qps),
     r.agree,
   ]);

@@ -81,6 +81,8 @@ export const configSchema = z
       .min(0)
       .max(1 << 30)
       .default(2 * 1024 * 1024),
+    /** UDP through the batching addon (recvmmsg/sendmmsg), Node's dgram, or the addon when it was built. */
+    dnsUdpIo: z.enum(['auto', 'batch', 'dgram']).default('auto'),
     dnsCacheEntries: z.coerce
       .number()
       .int()
@@ -159,6 +161,7 @@ const HELP: Record<Key, string> = {
   rrlSlip: 'every Nth rate-limited response is sent truncated (TC) instead of dropped (0 = drop all)',
   workers: 'DNS worker processes sharing the DNS ports (default: CPU count; 0 = DNS in the API process)',
   dnsUdpBuffer: 'UDP socket receive/send buffer in bytes (capped by net.core.rmem_max/wmem_max)',
+  dnsUdpIo: 'UDP I/O: batch (native recvmmsg/sendmmsg, Linux), dgram (node:dgram), auto (batch when built)',
   dnsCacheEntries: 'precompiled answers cached per DNS process (rounded down to a power of two)',
   maxRecordsPerZone: 'record cap per zone (0 = none)',
   maxZonesPerAccount: 'zone cap per account (0 = none)',

@@ -128,6 +128,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       queryLogSample: config.queryLogSample,
       cacheEntries: config.dnsCacheEntries,
       dnsUdpBuffer: config.dnsUdpBuffer,
+      udpIo: config.dnsUdpIo,
     };
     const loadStarted = performance.now();
     // Zone transfers (src/xfr): NOTIFY and journal pruning here; AXFR/IXFR answered where DNS runs.

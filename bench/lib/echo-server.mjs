@@ -1,20 +1,33 @@
 // The platform ceiling for `npm run bench:dns`: a bare Node.js UDP and TCP echo server on one port.
 // Each datagram (each length-prefixed TCP message) goes back as it came, with only the QR bit set so
 // dnsperf counts it as a response. No DNS logic: what vpsdns costs on top of this is its own.
-// Usage: node bench/lib/echo-server.mjs PORT
+// With --batch, UDP goes through vpsdns's batching addon (recvmmsg/sendmmsg, src/dns/udp-batch.ts, compiled
+// to dist/ by `npm run build`) instead of node:dgram: the ceiling of the path vpsdns itself uses.
+// Usage: node bench/lib/echo-server.mjs PORT [--batch]
 import dgram from 'node:dgram';
 import net from 'node:net';
 
 const port = Number(process.argv[2]);
-const udp = dgram.createSocket('udp4');
-udp.on('message', (msg, rinfo) => {
-  msg[2] |= 0x80;
-  udp.send(msg, rinfo.port, rinfo.address);
-});
-udp.bind(port, '127.0.0.1');
-try {
-  udp.on('listening', () => udp.setRecvBufferSize(2 * 1024 * 1024));
-} catch {}
+if (process.argv.includes('--batch')) {
+  const { BatchUdpSocket, batchUdpBinding } = await import('../../dist/dns/udp-batch.js');
+  const binding = batchUdpBinding();
+  if (!binding) throw new Error('the batching addon is not built (npm run build:native)');
+  const echo = (msg) => {
+    msg[2] |= 0x80;
+    return msg;
+  };
+  new BatchUdpSocket(binding, '127.0.0.1', port, { reusePort: false, bufferBytes: 2 * 1024 * 1024 }, echo, () => {});
+} else {
+  const udp = dgram.createSocket('udp4');
+  udp.on('message', (msg, rinfo) => {
+    msg[2] |= 0x80;
+    udp.send(msg, rinfo.port, rinfo.address);
+  });
+  udp.bind(port, '127.0.0.1');
+  try {
+    udp.on('listening', () => udp.setRecvBufferSize(2 * 1024 * 1024));
+  } catch {}
+}
 net
   .createServer((conn) => {
     conn.setNoDelay(true);

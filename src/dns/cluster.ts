@@ -1,6 +1,8 @@
 // DNS on every core: N worker processes (Node cluster) share the DNS ports; this primary keeps the
-// store and the API. Node 20's dgram has no SO_REUSEPORT, so the primary owns one UDP socket per address
-// that every worker reads, and one TCP listening socket that every worker accepts on (SCHED_NONE).
+// store and the API. UDP: with the batching addon each worker binds its own socket on the port
+// (SO_REUSEPORT, the kernel spreads clients over them); with node:dgram (no SO_REUSEPORT in Node 20) the
+// primary owns one socket per address that every worker reads. TCP: one listening socket, owned by the
+// primary, that every worker accepts on (SCHED_NONE).
 // Each committed change is announced to every worker with a sequence number; `whenSynced` calls back
 // once every live worker has acknowledged everything announced so far, which is what the API waits for
 // before it answers (read-your-writes on every worker). A worker that dies is replaced; the new one reads

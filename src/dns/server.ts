@@ -9,6 +9,13 @@ import type { SoaSettings } from '../model/soa.js';
 import type { ZoneChange } from '../store/store.js';
 import { DnsEngine, LATENCY_SAMPLE, observeLatency } from './engine.js';
 import { ResponseRateLimiter, responseKey, truncatedResponse } from './rrl.js';
+import {
+  BatchUdpSocket,
+  batchUdpBinding,
+  batchUdpUnavailable,
+  type DatagramAnswer,
+  type DatagramHandler,
+} from './udp-batch.js';
 import { readQuestion } from './wire.js';
 import type { ZoneSource } from './zone-index.js';
 
@@ -31,10 +38,13 @@ export interface DnsServerOptions extends SoaSettings {
   /** SO_RCVBUF / SO_SNDBUF of the UDP sockets (bytes; the kernel caps it at net.core.rmem_max / wmem_max). */
   dnsUdpBuffer?: number;
   /**
-   * False in a cluster worker: the sockets are the primary's, shared by every worker (UDP: one socket
-   * read by all; TCP: one listening socket, each worker accepts). True (default): this process's own.
+   * False in a cluster worker: the ports are shared by every worker (UDP: a batch socket of its own with
+   * SO_REUSEPORT, or the primary's dgram socket read by all; TCP: the primary's listening socket, each
+   * worker accepts). True (default): this process's own sockets.
    */
   exclusive?: boolean;
+  /** UDP through the batching addon, node:dgram, or the addon when it was built (default). */
+  udpIo?: 'auto' | 'batch' | 'dgram';
 }
 
 const BIND_ATTEMPTS = 8;
@@ -44,7 +54,20 @@ function bindError(err: NodeJS.ErrnoException, proto: string, address: string, p
   return listenError(err, `DNS over ${proto}`, address, port, '--dns-port');
 }
 
-function bindUdp(address: string, port: number, exclusive: boolean, buffer: number): Promise<dgram.Socket> {
+/** A bound UDP socket of either kind. */
+interface UdpListener {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+function bindDgram(
+  address: string,
+  port: number,
+  exclusive: boolean,
+  buffer: number,
+  onMessage: DatagramHandler,
+  log: pino.Logger | undefined,
+): Promise<UdpListener> {
   return new Promise((resolve, reject) => {
     const type = net.isIPv6(address) ? 'udp6' : 'udp4';
     const sock = dgram.createSocket({ type, ipv6Only: type === 'udp6' });
@@ -64,7 +87,14 @@ function bindUdp(address: string, port: number, exclusive: boolean, buffer: numb
           // Not allowed on this system: the kernel's default stays.
         }
       }
-      resolve(sock);
+      sock.on('error', (err) => log?.warn({ err }, 'DNS UDP socket error'));
+      sock.on('message', (msg, rinfo) => {
+        const answer = onMessage(msg, rinfo.address);
+        if (answer === null) return;
+        if (Array.isArray(answer)) for (const m of answer) sock.send(m, rinfo.port, rinfo.address);
+        else sock.send(answer, rinfo.port, rinfo.address);
+      });
+      resolve({ port: sock.address().port, close: () => new Promise<void>((done) => sock.close(() => done())) });
     });
   });
 }
@@ -88,7 +118,10 @@ export class DnsServer {
   readonly engine: DnsEngine;
   private readonly opts: DnsServerOptions;
   private readonly log: pino.Logger | undefined;
-  private readonly udp: dgram.Socket[] = [];
+  private readonly udp: UdpListener[] = [];
+  /** Which UDP path this server reads with. */
+  readonly udpIo: 'batch' | 'dgram';
+  private readonly batch: ReturnType<typeof batchUdpBinding>;
   private readonly tcp: net.Server[] = [];
   private readonly connections = new Set<net.Socket>();
   private port = 0;
@@ -106,6 +139,48 @@ export class DnsServer {
     this.log = opts.logger;
     this.engine = new DnsEngine(opts);
     this.rrl = new ResponseRateLimiter({ ratePerSecond: opts.rrlRate ?? 0, slip: opts.rrlSlip ?? 2 });
+    const io = opts.udpIo ?? 'auto';
+    this.batch = io === 'dgram' ? null : batchUdpBinding();
+    if (io === 'batch' && !this.batch) {
+      throw new Error(
+        `--dns-udp-io batch: the native addon is not built (${batchUdpUnavailable()}); run npm run build:native`,
+      );
+    }
+    this.udpIo = this.batch ? 'batch' : 'dgram';
+  }
+
+  /** The answer to one UDP datagram (either UDP path). Never throws. */
+  private answerDatagram(msg: Buffer, sender: string): DatagramAnswer {
+    try {
+      // xfr hook (UDP): IXFR/NOTIFY answered by src/xfr.
+      const xfr = this.transfer?.(msg, sender, false);
+      if (xfr) return xfr;
+      const out = this.answer(msg, false, sender);
+      return out && this.rrl.enabled ? this.limit(out, sender) : out;
+    } catch (err) {
+      this.log?.error({ err }, 'DNS query failed');
+      return null;
+    }
+  }
+
+  private async bindUdp(address: string, port: number): Promise<UdpListener> {
+    const buffer = this.opts.dnsUdpBuffer ?? DEFAULT_UDP_BUFFER;
+    const onMessage: DatagramHandler = (msg, sender) => this.answerDatagram(msg, sender);
+    if (!this.batch) return bindDgram(address, port, this.exclusive, buffer, onMessage, this.log);
+    // In a cluster worker every worker binds its own socket on the shared port (SO_REUSEPORT): the kernel
+    // spreads clients over them.
+    const sock = new BatchUdpSocket(
+      this.batch,
+      address,
+      port,
+      { reusePort: !this.exclusive, bufferBytes: buffer },
+      onMessage,
+      (err) => this.log?.error({ err }, 'DNS query failed'),
+    );
+    return {
+      port: sock.port,
+      close: async () => sock.close(),
+    };
   }
 
   /** The engine's answer, timed for 1 query in LATENCY_SAMPLE (timing every one would cost the hot path). */
@@ -207,42 +282,40 @@ export class DnsServer {
       await this.close();
       throw err;
     }
-    this.log?.info({ addresses, port: this.port }, 'DNS listening on UDP and TCP');
+    this.log?.info({ addresses, port: this.port, udpIo: this.udpIo }, 'DNS listening on UDP and TCP');
   }
 
   /** The first address fixes the port: with port 0, UDP picks it and TCP must get the same one. */
   private async listenFirst(address: string, port: number): Promise<number> {
     for (let attempt = 1; ; attempt++) {
-      let sock: dgram.Socket;
+      let sock: UdpListener;
       try {
-        sock = await bindUdp(address, port, this.exclusive, this.opts.dnsUdpBuffer ?? DEFAULT_UDP_BUFFER);
+        sock = await this.bindUdp(address, port);
       } catch (err) {
         throw bindError(err as NodeJS.ErrnoException, 'UDP', address, port);
       }
-      const bound = sock.address().port;
+      const bound = sock.port;
       const server = this.tcpServer();
       try {
         await bindTcp(server, address, bound, this.exclusive);
       } catch (err) {
-        sock.close();
+        await sock.close();
         const e = err as NodeJS.ErrnoException;
         if (port === 0 && e.code === 'EADDRINUSE' && attempt < BIND_ATTEMPTS) continue;
         throw bindError(e, 'TCP', address, bound);
       }
-      this.attachUdp(sock);
+      this.udp.push(sock);
       this.tcp.push(server);
       return bound;
     }
   }
 
   private async listenOn(address: string, port: number): Promise<void> {
-    let sock: dgram.Socket;
     try {
-      sock = await bindUdp(address, port, this.exclusive, this.opts.dnsUdpBuffer ?? DEFAULT_UDP_BUFFER);
+      this.udp.push(await this.bindUdp(address, port));
     } catch (err) {
       throw bindError(err as NodeJS.ErrnoException, 'UDP', address, port);
     }
-    this.attachUdp(sock);
     const server = this.tcpServer();
     try {
       await bindTcp(server, address, port, this.exclusive);
@@ -250,28 +323,6 @@ export class DnsServer {
       throw bindError(err as NodeJS.ErrnoException, 'TCP', address, port);
     }
     this.tcp.push(server);
-  }
-
-  private attachUdp(sock: dgram.Socket): void {
-    this.udp.push(sock);
-    sock.on('error', (err) => this.log?.warn({ err }, 'DNS UDP socket error'));
-    sock.on('message', (msg, rinfo) => {
-      let out: Buffer | null;
-      try {
-        // xfr hook (UDP): IXFR/NOTIFY answered by src/xfr.
-        const xfr = this.transfer?.(msg, rinfo.address, false);
-        if (xfr) {
-          for (const m of xfr) sock.send(m, rinfo.port, rinfo.address);
-          return;
-        }
-        out = this.answer(msg, false, rinfo.address);
-        if (out && this.rrl.enabled) out = this.limit(out, rinfo.address);
-      } catch (err) {
-        this.log?.error({ err }, 'DNS query failed');
-        return;
-      }
-      if (out) sock.send(out, rinfo.port, rinfo.address);
-    });
   }
 
   private tcpServer(): net.Server {
@@ -352,9 +403,6 @@ export class DnsServer {
     this.connections.clear();
     const udp = this.udp.splice(0);
     const tcp = this.tcp.splice(0);
-    await Promise.all([
-      ...udp.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))),
-      ...tcp.map(closeTcp),
-    ]);
+    await Promise.all([...udp.map((s) => s.close()), ...tcp.map(closeTcp)]);
   }
 }
