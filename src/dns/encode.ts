@@ -56,17 +56,12 @@ function writeOpt(w: Writer, edns: ResponseEdns): void {
   w.u16(0);
 }
 
-/** Fixed RDATA bytes, kept in the index as a latin1 string (one character per byte). */
-function writeLatin1(w: Writer, s: string): void {
-  for (let i = 0; i < s.length; i++) w.u8(s.charCodeAt(i));
-}
-
 /** One RR's RDATA (without its length): names compressed, except an SRV target (RFC 2782). */
 export function writeRdata(w: Writer, type: number, rd: Rdata): void {
-  writeLatin1(w, rd.pre);
+  w.latin1(rd.pre);
   const compress = type !== TYPE.SRV;
   for (const n of rd.names) w.name(n, compress);
-  writeLatin1(w, rd.post);
+  w.latin1(rd.post);
 }
 
 /** One resource record (class IN), its RDLENGTH filled in after the RDATA. */

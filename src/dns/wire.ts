@@ -255,6 +255,48 @@ export function labelBytes(label: string): Buffer {
   return Buffer.from(bytes);
 }
 
+/** A dotted name in wire form, with the compression key of each suffix, for the encoder. */
+interface WireName {
+  /** Uncompressed wire form, root label included. */
+  bytes: Buffer;
+  /** suffixes[i]: the dotted name from label i on (the key of the compression table). */
+  suffixes: string[];
+  /** offsets[i]: where label i starts in `bytes`; offsets[labels] is the root label. */
+  offsets: number[];
+}
+
+/**
+ * Wire forms of the names the encoder has written (owner names and RDATA names of the index, mostly),
+ * so a cache miss copies bytes instead of splitting, joining and converting strings. Bounded: a flood
+ * of wildcard-synthesised owner names only clears it now and then.
+ */
+const wireNames = new Map<string, WireName>();
+const WIRE_NAMES_MAX = 65536;
+
+function wireName(dotted: string): WireName {
+  let wn = wireNames.get(dotted);
+  if (wn !== undefined) return wn;
+  const labels = dotted.split('.');
+  const parts = labels.map(labelBytes);
+  const offsets: number[] = [];
+  let at = 0;
+  for (const p of parts) {
+    offsets.push(at);
+    at += p.length + 1;
+  }
+  offsets.push(at);
+  const bytes = Buffer.allocUnsafe(at + 1);
+  for (let i = 0; i < parts.length; i++) {
+    bytes[offsets[i]] = parts[i].length;
+    parts[i].copy(bytes, offsets[i] + 1);
+  }
+  bytes[at] = 0;
+  wn = { bytes, suffixes: labels.map((_, i) => (i === 0 ? dotted : labels.slice(i).join('.'))), offsets };
+  if (wireNames.size >= WIRE_NAMES_MAX) wireNames.clear();
+  wireNames.set(dotted, wn);
+  return wn;
+}
+
 export interface Mark {
   offset: number;
   names: number;
@@ -271,14 +313,15 @@ export class Writer {
   private readonly added: string[] = [];
 
   constructor(size = 4096) {
-    this.buf = Buffer.alloc(size);
+    // Every byte up to `offset` is written before it is read: no need to zero.
+    this.buf = Buffer.allocUnsafe(size);
   }
 
   private ensure(n: number): void {
     if (this.offset + n <= this.buf.length) return;
     let size = this.buf.length * 2;
     while (size < this.offset + n) size *= 2;
-    const next = Buffer.alloc(size);
+    const next = Buffer.allocUnsafe(size);
     this.buf.copy(next, 0, 0, this.offset);
     this.buf = next;
   }
@@ -290,14 +333,25 @@ export class Writer {
 
   u16(v: number): void {
     this.ensure(2);
-    this.buf.writeUInt16BE(v, this.offset);
-    this.offset += 2;
+    const b = this.buf;
+    b[this.offset++] = v >>> 8;
+    b[this.offset++] = v & 0xff;
   }
 
   u32(v: number): void {
     this.ensure(4);
-    this.buf.writeUInt32BE(v >>> 0, this.offset);
-    this.offset += 4;
+    const b = this.buf;
+    b[this.offset++] = v >>> 24;
+    b[this.offset++] = (v >>> 16) & 0xff;
+    b[this.offset++] = (v >>> 8) & 0xff;
+    b[this.offset++] = v & 0xff;
+  }
+
+  /** Bytes of a latin1 string (one character per byte), e.g. fixed RDATA kept in the index. */
+  latin1(s: string): void {
+    this.ensure(s.length);
+    const b = this.buf;
+    for (let i = 0; i < s.length; i++) b[this.offset++] = s.charCodeAt(i);
   }
 
   bytes(b: Buffer): void {
@@ -325,26 +379,37 @@ export class Writer {
       this.u8(0);
       return;
     }
-    const labels = dotted.split('.');
-    for (let i = 0; i < labels.length; i++) {
-      const key = i === 0 ? dotted : labels.slice(i).join('.');
-      if (compress) {
-        const ptr = this.table.get(key);
+    const wn = wireName(dotted);
+    const start = this.offset;
+    // The longest suffix already written is pointed to; the labels before it are written out and
+    // offered as targets (names in RDATA that must not be compressed, SRV, are not offered either).
+    let pointTo = -1;
+    let labels = wn.suffixes.length;
+    if (compress) {
+      for (let i = 0; i < wn.suffixes.length; i++) {
+        const ptr = this.table.get(wn.suffixes[i]);
         if (ptr !== undefined) {
-          this.u16(0xc000 | ptr);
-          return;
+          pointTo = ptr;
+          labels = i;
+          break;
         }
       }
-      // Names in RDATA that must not be compressed (SRV) are not offered as targets either.
-      if (compress && this.offset < 0x4000 && !this.table.has(key)) {
-        this.table.set(key, this.offset);
-        this.added.push(key);
+      for (let i = 0; i < labels; i++) {
+        const at = start + wn.offsets[i];
+        if (at >= 0x4000) break;
+        this.table.set(wn.suffixes[i], at);
+        this.added.push(wn.suffixes[i]);
       }
-      const b = labelBytes(labels[i]);
-      this.u8(b.length);
-      this.bytes(b);
     }
-    this.u8(0);
+    if (pointTo < 0) {
+      this.bytes(wn.bytes);
+      return;
+    }
+    const prefix = wn.offsets[labels];
+    this.ensure(prefix + 2);
+    wn.bytes.copy(this.buf, start, 0, prefix);
+    this.offset = start + prefix;
+    this.u16(0xc000 | pointTo);
   }
 
   mark(): Mark {
