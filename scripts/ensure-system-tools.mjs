@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Makes sure the Debian tools the test suite talks to are installed (run by `npm test` via pretest).
+// Makes sure the Debian tools the test suite talks to are installed (run by `npm test` via pretest);
+// with --bench, also those the benchmarks use (dnsperf, and PowerDNS as one more peer of bench:dns).
 // As root it installs what is missing with apt-get; otherwise it fails at once naming the packages,
 // so no test ever skips silently because a tool is missing.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -14,6 +15,10 @@ const TOOLS = {
   knotd: 'knot',
   curl: 'curl',
 };
+if (process.argv.includes('--bench')) {
+  TOOLS.dnsperf = 'dnsperf';
+  TOOLS.pdns_server = 'pdns-server pdns-backend-bind';
+}
 const SEARCH = ['/usr/bin', '/usr/sbin', '/bin', '/sbin', '/usr/local/bin', '/usr/local/sbin'];
 
 const found = (cmd) => SEARCH.some((dir) => existsSync(`${dir}/${cmd}`));
@@ -21,7 +26,7 @@ const missing = () => Object.entries(TOOLS).filter(([cmd]) => !found(cmd));
 
 let absent = missing();
 if (absent.length > 0) {
-  const packages = [...new Set(absent.map(([, pkg]) => pkg))];
+  const packages = [...new Set(absent.flatMap(([, pkg]) => pkg.split(' ')))];
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   if (!isRoot) {
     console.error(
