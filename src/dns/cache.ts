@@ -141,3 +141,30 @@ function matches(e: CacheEntry, hash: number, name: Buffer, nameLength: number, 
   for (let i = 0; i < nameLength; i++) if (k[i] !== name[i]) return false;
   return true;
 }
+
+/**
+ * Admission to the answer cache: an answer is cached the second time its key is asked, not the first, so
+ * a flood of random names (each asked once) does not evict the answers real clients keep asking for.
+ * A Bloom filter of two bits per key (2^21 bits, 256 KiB), emptied after every 2^18 keys: at most ~22%
+ * of its bits set, so a key asked once is taken for a repeat about 2% of the time on average.
+ */
+export class Doorkeeper {
+  private readonly bits = new Uint32Array(1 << 16);
+  private added = 0;
+
+  /** True when `hash` was (probably) offered since the last reset; else remembers it and says false. */
+  offer(hash: number): boolean {
+    const a = hash & 0x1fffff;
+    const b = Math.imul(hash, 0x9e3779b1) >>> 11;
+    const bits = this.bits;
+    const seen = (bits[a >>> 5] & (1 << (a & 31))) !== 0 && (bits[b >>> 5] & (1 << (b & 31))) !== 0;
+    if (seen) return true;
+    bits[a >>> 5] |= 1 << (a & 31);
+    bits[b >>> 5] |= 1 << (b & 31);
+    if (++this.added >= 1 << 18) {
+      bits.fill(0);
+      this.added = 0;
+    }
+    return false;
+  }
+}

@@ -12,8 +12,10 @@ import {
   HEADER_SIZE,
   nameKeyLabels,
   nameKeyLengths,
+  nameWire,
   OPT_SIZE,
   type Query,
+  RCODE,
   TYPE,
   Writer,
 } from './wire.js';
@@ -129,6 +131,70 @@ export function encodeError(
   const hasQuestion = questionEnd > HEADER_SIZE;
   header(w, id, responseFlags(queryFlags, rcode, false, false), [hasQuestion ? 1 : 0, 0, 0, edns ? 1 : 0]);
   if (hasQuestion) w.bytes(packet.subarray(HEADER_SIZE, questionEnd));
+  if (edns) writeOpt(w, edns);
+  return w.result();
+}
+
+/**
+ * A zone's NXDOMAIN answer, precompiled: the authority section (the SOA) as it follows a question whose
+ * name is the zone's apex, and where its compression pointers are. Every pointer in it targets the apex
+ * in the question or a name inside the section itself, and both move by the same amount when the
+ * question's name is longer, so answering any name of the zone is a copy plus that shift.
+ */
+export interface NegativeTemplate {
+  apexLength: number;
+  section: Buffer;
+  /** Offsets in `section` of the 2-byte compression pointers. */
+  pointers: number[];
+  records: number;
+}
+
+export function negativeTemplate(apex: string, authority: RRset[]): NegativeTemplate {
+  const apexWire = nameWire(apex);
+  const w = new Writer(512);
+  header(w, 0, 0, [1, 0, 0, 0]);
+  w.bytes(apexWire);
+  w.u16(TYPE.SOA);
+  w.u16(1);
+  const labels = apex === '' ? [] : apex.split('.');
+  const lengths: number[] = [];
+  for (let at = 0; apexWire[at] !== 0; at += apexWire[at] + 1) lengths.push(apexWire[at]);
+  w.register(labels, HEADER_SIZE, lengths);
+  const start = w.offset;
+  w.pointers = [];
+  let records = 0;
+  for (const rrset of authority) {
+    writeRRset(w, rrset);
+    records += rrset.rdata.length;
+  }
+  const pointers = w.pointers.map((p) => p - start);
+  return { apexLength: apexWire.length, section: w.result().subarray(start), pointers, records };
+}
+
+/** The NXDOMAIN response for this query from its zone's template; null when it would not fit `limit`. */
+export function encodeNegative(
+  packet: Buffer,
+  q: Query,
+  t: NegativeTemplate,
+  limit: number,
+  edns: ResponseEdns | null,
+): Buffer | null {
+  const questionEnd = q.qnameEnd + 4;
+  const size = questionEnd + t.section.length + (edns ? OPT_SIZE : 0);
+  if (size > limit) return null;
+  const shift = q.qnameEnd - HEADER_SIZE - t.apexLength;
+  if (questionEnd + t.section.length > 0x3fff) return null; // pointers reach 14 bits
+  const w = new Writer(size);
+  header(w, q.id, responseFlags(q.flags, RCODE.NXDOMAIN, true, false), [1, 0, t.records, edns ? 1 : 0]);
+  w.bytes(packet.subarray(HEADER_SIZE, questionEnd));
+  const sectionStart = w.offset;
+  w.bytes(t.section);
+  for (const p of t.pointers) {
+    const at = sectionStart + p;
+    const target = (((t.section[p] & 0x3f) << 8) | t.section[p + 1]) + shift;
+    w.buf[at] = 0xc0 | (target >> 8);
+    w.buf[at + 1] = target & 0xff;
+  }
   if (edns) writeOpt(w, edns);
   return w.result();
 }

@@ -5,9 +5,25 @@
 // versions, NOTIFY, cache misses) takes the full parser, the resolver and the encoder. Holds the zone
 // table; loadZone / applyChange / removeZone change one zone at once, synchronously.
 import type { ZoneChange, ZoneChangeRecords } from '../store/store.js';
-import { AnswerCache, type CacheEntry, HASH_SEED, hashFinish, hashKey, hashStep } from './cache.js';
-import { encodeAnswer, encodeError, type ResponseEdns } from './encode.js';
-import { resolve } from './resolve.js';
+import {
+  AnswerCache,
+  type CacheEntry,
+  Doorkeeper,
+  HASH_SEED,
+  hashFinish,
+  hashKey,
+  hashStep,
+  type ZoneEpoch,
+} from './cache.js';
+import {
+  encodeAnswer,
+  encodeError,
+  encodeNegative,
+  type NegativeTemplate,
+  negativeTemplate,
+  type ResponseEdns,
+} from './encode.js';
+import { type Answer, resolve } from './resolve.js';
 import { CLASS_IN, HEADER_SIZE, nameKeyLabels, OPCODE_NOTIFY, parseQuery, type Query, RCODE, TYPE } from './wire.js';
 import { type ZoneDefaults, ZoneIndex, type ZoneSource, ZoneTable } from './zone-index.js';
 
@@ -179,6 +195,9 @@ function parseFast(buf: Buffer): boolean {
 export class DnsEngine {
   readonly zones = new ZoneTable();
   readonly cache: AnswerCache;
+  private readonly doorkeeper = new Doorkeeper();
+  /** Each zone's precompiled NXDOMAIN, for the epoch it was made in. */
+  private readonly negatives = new WeakMap<ZoneEpoch, { epoch: number; template: NegativeTemplate }>();
   readonly counters: DnsCounters = newCounters();
   private readonly defaults: ZoneDefaults;
   private readonly ednsPayload: number;
@@ -306,6 +325,7 @@ export class DnsEngine {
       // ANY is minimal on TCP too, as NSD does (RFC 8482 4.1).
       const answer = resolve(zone, labels, q.qtype, false);
       const state = this.zones.stateOf(zone.id)!;
+      if (!this.doorkeeper.offer(hash)) return this.uncached(packet, q, zone, state, answer, limit, edns);
       entry = {
         hash,
         name,
@@ -324,6 +344,34 @@ export class DnsEngine {
     const bytes = this.pick(entry, packet, q, limit, edns);
     if (bytes !== entry.full) this.counters.truncated++;
     return patch(bytes, packet, q.qnameEnd);
+  }
+
+  /**
+   * The answer to a key asked for the first time (see Doorkeeper): encoded for this query alone and not
+   * cached. A plain NXDOMAIN (what a random-name flood gets) is a copy of the zone's precompiled one.
+   */
+  private uncached(
+    packet: Buffer,
+    q: Query,
+    zone: ZoneIndex,
+    state: ZoneEpoch,
+    answer: Answer,
+    limit: number,
+    edns: ResponseEdns | null,
+  ): Buffer {
+    if (answer.rcode === RCODE.NXDOMAIN && answer.answer.length === 0) {
+      let negative = this.negatives.get(state);
+      if (negative?.epoch !== state.epoch) {
+        negative = { epoch: state.epoch, template: negativeTemplate(zone.domain, answer.authority) };
+        this.negatives.set(state, negative);
+      }
+      const out = encodeNegative(packet, q, negative.template, limit, edns);
+      if (out) return out;
+    }
+    const full = encodeAnswer(packet, q, answer, TCP_LIMIT, edns);
+    if (full.length <= limit) return full;
+    this.counters.truncated++;
+    return encodeAnswer(packet, q, answer, limit, edns);
   }
 
   /** The cached bytes that fit `limit`, truncating (and remembering the truncated form) when needed. */

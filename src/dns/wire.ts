@@ -273,6 +273,12 @@ interface WireName {
 const wireNames = new Map<string, WireName>();
 const WIRE_NAMES_MAX = 65536;
 
+/** The uncompressed wire form of a dotted name (cached; do not modify). */
+export function nameWire(dotted: string): Buffer {
+  return dotted === '' || dotted === '.' ? ROOT_WIRE : wireName(dotted).bytes;
+}
+const ROOT_WIRE = Buffer.from([0]);
+
 function wireName(dotted: string): WireName {
   let wn = wireNames.get(dotted);
   if (wn !== undefined) return wn;
@@ -311,6 +317,8 @@ export class Writer {
   offset = 0;
   private readonly table = new Map<string, number>();
   private readonly added: string[] = [];
+  /** When set, the offset of every compression pointer written (templates whose pointers are moved later). */
+  pointers: number[] | null = null;
 
   constructor(size = 4096) {
     // Every byte up to `offset` is written before it is read: no need to zero.
@@ -409,6 +417,7 @@ export class Writer {
     this.ensure(prefix + 2);
     wn.bytes.copy(this.buf, start, 0, prefix);
     this.offset = start + prefix;
+    this.pointers?.push(this.offset);
     this.u16(0xc000 | pointTo);
   }
 

@@ -384,4 +384,43 @@ describe('cache and read-your-writes', () => {
     expect(optOf(ask('www.example.com', 'A', { edns: 1232 }))).toBeDefined();
     expect(optOf(ask('www.example.com', 'A'))).toBeUndefined();
   });
+
+  test('a flood of names asked once does not evict the answers clients keep asking for', () => {
+    const small = new DnsEngine({ ...DEFAULTS, cacheEntries: 256 });
+    wire(tmp, small);
+    const q = buildQuery('www.example.com', 'A');
+    small.handle(q, false);
+    small.handle(q, false); // the second time a key is asked it is cached
+    for (let i = 0; i < 5000; i++) small.handle(buildQuery(`flood${i}.example.com`, 'A'), false);
+    const hits = small.counters.cacheHits;
+    small.handle(q, false);
+    expect(small.counters.cacheHits).toBe(hits + 1);
+    // Each flood name was asked once: (almost) none of them took a slot.
+    expect(small.cache.size).toBeLessThan(50);
+  });
+
+  test('a precompiled NXDOMAIN is byte for byte the encoded one, for any name length, case and EDNS', () => {
+    const cases: Array<[string, QueryOptions]> = [
+      ['x.example.com', {}],
+      ['A-Much.Longer.Name.Below.Nothing.EXAMPLE.com', { edns: 1232 }],
+      ['no.such.name.example.com', { edns: 4096, dnssecOk: true }],
+      ['nx.sub2.example.com', { id: 7, rd: false }],
+    ];
+    for (const round of [0, 1]) {
+      for (const [name, opts] of cases) {
+        const first = raw(name, 'A', opts); // first time: the zone's template, not cached
+        const second = raw(name, 'A', opts); // second time: encoded in full and cached
+        expect(first.equals(second), `${name} ${JSON.stringify(opts)}`).toBe(true);
+        expect(decode(first).rcode).toBe('NXDOMAIN');
+      }
+      // A change gives the zone a new serial: the template follows.
+      const before = (ask('gone.example.com', 'A').authorities![0] as { data: { serial: number } }).data.serial;
+      tmp.store.createRecord(tmp.zone, rec({ record_type: 'TXT', name: `t${round}`, value: 'y' }));
+      const after = (ask('gone2.example.com', 'A').authorities![0] as { data: { serial: number } }).data.serial;
+      expect(after).toBeGreaterThan(before);
+      cases.forEach((c) => {
+        c[0] = `r${round}.${c[0]}`;
+      });
+    }
+  });
 });

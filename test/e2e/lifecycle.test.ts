@@ -2,7 +2,7 @@
 // exit 0), kill -9 loses no acknowledged write (API, dig and zone file agree after a restart), and
 // secrets never reach the logs.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -106,7 +106,14 @@ describe('kill -9', () => {
     for (const name of acked) expect(names.has(name), name).toBe(true);
     const last = acked[acked.length - 1];
     expect((await dig(second.srv.dnsPort, `${last}.crash.example`, 'A', '+short')).trim()).toBe('192.0.2.1');
-    const file = readFileSync(join(first.dir, 'zones', 'crash.example.zone'), 'utf8');
+    // Zone files are regenerated in the background after start: wait for this one (bounded).
+    const path = join(first.dir, 'zones', 'crash.example.zone');
+    const serving = (await dig(second.srv.dnsPort, 'crash.example', 'SOA', '+short')).split(' ')[2];
+    let file = '';
+    for (let i = 0; i < 200 && !file.includes(`serial ${serving}`); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      file = existsSync(path) ? readFileSync(path, 'utf8') : '';
+    }
     for (const name of acked) expect(file).toMatch(new RegExp(`^${name}\\s`, 'm'));
     // The SOA serial the DNS serves is the store's.
     const serial = (await dig(second.srv.dnsPort, 'crash.example', 'SOA', '+short')).split(' ')[2];
