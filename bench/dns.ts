@@ -1,11 +1,12 @@
 // DNS macro benchmark (`npm run bench:dns`): vpsdns against the platform ceilings (bare Node.js echo
-// servers: UDP through the batching addon vpsdns uses, and through node:dgram) and every installed peer (nsd, knotd, named, pdns_server) on free loopback ports, all
-// serving the same zone: vpsdns gets it through its API, the peers get the zone file vpsdns exports.
+// servers: UDP through the batching addon vpsdns uses, and through node:dgram) and every installed
+// peer (nsd, knotd, named, pdns_server) on free loopback ports, all serving the same zone: vpsdns gets it through its API, the peers get the zone file vpsdns exports.
 // First every server's answers to the query file are compared with vpsdns's; then dnsperf runs against
 // each, UDP and TCP, one after the other in the same run. Servers are pinned to one core (BENCH_SERVER_CPU,
 // default 0: Knot pins its UDP worker to CPU 0) and dnsperf to another (BENCH_CLIENT_CPU, default 1).
 // Prints qps, latency, server CPU %, qps per server core, peak RSS and the ratios to NSD and to the
-// ceilings. Environment: BENCH_SECONDS (10 per run), BENCH_WORKERS (vpsdns --workers, 1), BENCH_UDP_IO
+// ceilings; then a UDP random-name flood (NXDOMAIN, no name repeated within the cache admission window).
+// Environment: BENCH_SECONDS (10 per run), BENCH_WORKERS (vpsdns --workers, 1), BENCH_UDP_IO
 // (vpsdns --dns-udp-io, auto), BENCH_ONLY (comma list of server names: vpsdns always, batch-echo, echo,
 // nsd, knotd, named, pdns_server). Loopback only; every process started is stopped by pid.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
@@ -48,6 +49,7 @@ interface Result {
   name: string;
   udp: Run | null;
   tcp: Run | null;
+  flood: Run | null;
   rssMiB: number;
   agree: string;
 }
@@ -455,6 +457,13 @@ async function main() {
   const fixture = benchFixture();
   const queryFile = join(dir, 'queries.txt');
   writeFileSync(queryFile, `${fixture.queries.join('\n')}\n`);
+  // A random-name flood: 600 000 distinct names, none of them in the zone (NXDOMAIN), so no name comes
+  // back within the answer cache's admission window (2^18 names): what no answer cache helps with.
+  const floodFile = join(dir, 'flood.txt');
+  writeFileSync(
+    floodFile,
+    `${Array.from({ length: 600_000 }, (_, i) => `r${((i * 2654435761) >>> 0).toString(36)}.${fixture.domain} A`).join('\n')}\n`,
+  );
   const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
   console.log(
     `bench:dns: zone ${fixture.domain} (${fixture.records} records), ${fixture.queries.length}-query mix, ` +
@@ -515,11 +524,13 @@ async function main() {
     for (const s of servers) {
       const udp = await measure(s, queryFile, false);
       const tcp = await measure(s, queryFile, true);
+      const flood = s.name.includes('echo') ? null : await measure(s, floodFile, false);
       const rssMiB = peakRssMiB(descendants(s.pid));
-      results.push({ name: s.name, udp, tcp, rssMiB, agree: agreement.get(s.name) ?? '-' });
+      results.push({ name: s.name, udp, tcp, flood, rssMiB, agree: agreement.get(s.name) ?? '-' });
       console.log(
         `${s.name}: UDP ${fmt(udp.qps)} qps (${fmt(udp.cpuPct)}% CPU, core ${fmt(udp.corePct)}%, lost ${udp.lostPct}%), ` +
-          `TCP ${fmt(tcp.qps)} qps (${fmt(tcp.cpuPct)}% CPU, core ${fmt(tcp.corePct)}%)`,
+          `TCP ${fmt(tcp.qps)} qps (${fmt(tcp.cpuPct)}% CPU, core ${fmt(tcp.corePct)}%)` +
+          (flood ? `, random-name flood ${fmt(flood.qps)} qps (${fmt(flood.perCore)}/core)` : ''),
       );
     }
   } finally {
@@ -541,11 +552,13 @@ async function main() {
     'TCP lat ms',
     'TCP CPU % (proc/core)',
     'TCP qps/core',
+    'flood qps/core',
     'peak RSS MiB',
     'UDP/core ÷ NSD',
     'UDP/core ÷ batched echo',
     'UDP/core ÷ dgram echo',
     'TCP ÷ NSD',
+    'flood ÷ NSD',
     'same answers',
   ];
   const rows = results.map((r) => [
@@ -558,11 +571,13 @@ async function main() {
     r.tcp!.latencyMs.toFixed(2),
     `${fmt(r.tcp!.cpuPct)}/${fmt(r.tcp!.corePct)}`,
     fmt(r.tcp!.perCore),
+    r.flood ? fmt(r.flood.perCore) : '-',
     r.rssMiB.toFixed(1),
     ratio(r.udp!.perCore, nsd?.udp?.perCore),
     ratio(r.udp!.perCore, echo?.udp?.perCore),
     ratio(r.udp!.perCore, dgramEcho?.udp?.perCore),
     ratio(r.tcp!.qps, nsd?.tcp?.qps),
+    ratio(r.flood?.perCore, nsd?.flood?.perCore),
     r.agree,
   ]);
   console.log(`\nload average at the end: ${load()}`);
