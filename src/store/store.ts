@@ -7,10 +7,12 @@ import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import type { Logger } from 'pino';
 import { NotFoundError, ValidationError } from '../model/errors.js';
 import type { RecordType } from '../model/rdata.js';
 import type { RecordData } from '../model/record.js';
 import { AuthStore } from './auth.js';
+import { Checkpointer } from './checkpointer.js';
 import { migrate } from './schema.js';
 import { isoNow, nextSerial } from './serial.js';
 
@@ -118,6 +120,7 @@ export class Store {
   private knownSerials = new Map<number, { domain: string; serial: number }>();
   private lastDataVersion = 0;
   private watchTimer: NodeJS.Timeout | null = null;
+  private checkpointer: Checkpointer | null = null;
 
   constructor(path: string, opts: StoreOptions = {}) {
     if (opts.readonly) {
@@ -210,8 +213,14 @@ export class Store {
     this.lastDataVersion = this.dataVersion();
   }
 
+  /** WAL checkpoints in a worker thread instead of inside commits (the server; see checkpointer.ts). */
+  checkpointInBackground(logger?: Pick<Logger, 'error'>): void {
+    this.checkpointer ??= new Checkpointer(this.db, logger);
+  }
+
   close(): void {
     this.stopWatching();
+    this.checkpointer?.stop();
     if (this.db.open) this.db.close();
   }
 
@@ -536,6 +545,7 @@ export class Store {
   private announce(change: ZoneChange): void {
     if (change.deleted) this.knownSerials.delete(change.zoneId);
     else this.knownSerials.set(change.zoneId, { domain: change.domain, serial: change.serial });
+    this.checkpointer?.wrote();
     // (data_version only moves for other connections' commits, so our own need no re-read.)
     this.events.emit('zoneChanged', change);
   }
