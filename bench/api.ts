@@ -1,7 +1,7 @@
 // API write-path benchmark (`npm run bench:api`): spawns the real `vpsdns serve` on free loopback
 // ports and measures one-record adds on a keep-alive connection, 4 concurrent clients, the add at
 // 100 000 records, and a GET of the whole 100 000-record zone. Figures, not assertions.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +17,30 @@ function stats(ms: number[]) {
   const sorted = [...ms].sort((a, b) => a - b);
   const pick = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
   return { median: pick(0.5), p99: pick(0.99) };
+}
+
+/** CPU seconds used so far by a process and by its live children (the DNS workers); Linux /proc, else 0. */
+function cpuSeconds(pid: number): { own: number; children: number } {
+  const ticks = 100; // USER_HZ
+  const read = (p: string) => {
+    try {
+      // Fields after the command's closing parenthesis: state ppid … utime(12) stime(13).
+      const f = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ');
+      return { ppid: Number(f[1]), cpu: (Number(f[11]) + Number(f[12])) / ticks };
+    } catch {
+      return null;
+    }
+  };
+  let children = 0;
+  let procs: string[] = [];
+  try {
+    procs = readdirSync('/proc').filter((p) => /^[0-9]+$/.test(p));
+  } catch {}
+  for (const p of procs) {
+    const s = read(p);
+    if (s && s.ppid === pid) children += s.cpu;
+  }
+  return { own: read(String(pid))?.cpu ?? 0, children };
 }
 
 async function main() {
@@ -73,12 +97,19 @@ async function main() {
     for (let i = 0; i < 1000; i++) await add(small.uuid, `warm${i}`);
 
     const seq: number[] = [];
+    const cpu0 = cpuSeconds(server.child.pid!);
     const t0 = performance.now();
     for (let i = 0; i < SEQUENTIAL; i++) seq.push((await add(small.uuid, `seq${i}`)).ms);
     const seqSeconds = (performance.now() - t0) / 1000;
+    const cpu1 = cpuSeconds(server.child.pid!);
     const s = stats(seq);
     console.log(
       `sequential adds (zone of ~1000 records): ${SEQUENTIAL} in ${seqSeconds.toFixed(2)} s = ${(SEQUENTIAL / seqSeconds).toFixed(0)} writes/s, median ${s.median.toFixed(2)} ms, p99 ${s.p99.toFixed(2)} ms`,
+    );
+    // CPU is steadier than wall time on a shared machine: what one add costs the server's processes.
+    const perAdd = (sec: number) => ((sec * 1000) / SEQUENTIAL).toFixed(2);
+    console.log(
+      `  server CPU per add: ${perAdd(cpu1.own - cpu0.own)} ms in the API process, ${perAdd(cpu1.children - cpu0.children)} ms in the DNS workers`,
     );
 
     let errors = 0;
@@ -107,19 +138,29 @@ async function main() {
       `adds into the ${BIG_ZONE}-record zone: median ${b.median.toFixed(2)} ms, p99 ${b.p99.toFixed(2)} ms (ratio to the small zone's median: ${(b.median / s.median).toFixed(2)})`,
     );
 
-    // Time to the last byte (what the server costs), and with the client's JSON.parse on top.
+    // Time to the last byte (what the server costs), and with the client's JSON.parse on top. node:http, like
+    // the adds: fetch's body reading alone added ~130 ms for these 21 MB.
+    const get = (path: string) =>
+      new Promise<string>((resolve, reject) => {
+        const req = request(`${base}${path}`, { agent, headers }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve(Buffer.concat(chunks).toString()));
+        });
+        req.on('error', reject);
+        req.end();
+      });
     const gets: number[] = [];
     const parsed: number[] = [];
     for (let i = 0; i < 5; i++) {
       const g0 = performance.now();
-      const res = await fetch(`${base}/api/v1/dns-zones/${big.uuid}/`, { headers });
-      const text = await res.text();
+      const text = await get(`/api/v1/dns-zones/${big.uuid}/`);
       gets.push(performance.now() - g0);
       const body = JSON.parse(text) as { records: unknown[] };
       parsed.push(performance.now() - g0);
       if (body.records.length < BIG_ZONE) throw new Error('short zone');
     }
-    // The first GET builds the JSON in SQLite; later ones (same serial) come from the API's cache.
+    // The first GET builds the JSON in SQLite (sent as it is built); later ones (same serial) come from the API's cache.
     console.log(
       `GET of the ${BIG_ZONE}-record zone: first ${gets[0].toFixed(0)} ms to the last byte (${parsed[0].toFixed(0)} ms with the client's JSON.parse); repeated, median ${stats(gets.slice(1)).median.toFixed(0)} ms (${stats(parsed.slice(1)).median.toFixed(0)} ms)`,
     );

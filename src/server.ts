@@ -83,6 +83,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       maxZonesPerAccount: config.maxZonesPerAccount,
     });
     stops.push(() => store.close());
+    store.checkpointInBackground(logger);
     const firstToken = bootstrapAdmin(store);
 
     const metrics = new Registry();

@@ -1,6 +1,7 @@
 // The main-thread side of zone rendering: jobs go to one worker thread (render-worker.ts) and come
 // back as promises.
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startModuleWorker } from '../worker-thread.js';
 import type { SoaSettings } from './render.js';
 
 export interface RenderJob {
@@ -31,13 +32,7 @@ export class ZoneRenderer {
 
   private start(): Worker {
     const workerData = { dbPath: this.dbPath, soa: this.soa };
-    const worker = import.meta.url.endsWith('.ts')
-      ? // From source (tests): register tsx in the worker, then load the TypeScript module.
-        new Worker(
-          `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(new URL('./render-worker.ts', import.meta.url).href)}); })`,
-          { eval: true, workerData },
-        )
-      : new Worker(new URL('./render-worker.js', import.meta.url), { workerData });
+    const worker = startModuleWorker(new URL('./render-worker.js', import.meta.url), workerData);
     worker.on('message', (r: RenderResult) => {
       const w = this.waiting.get(r.id);
       this.waiting.delete(r.id);

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordObject } from '../../src/api/present.js';
 import { startTestServer, type TestServer } from '../helpers/api-server.js';
 
 let srv: TestServer;
@@ -208,5 +209,26 @@ describe('zone representation versions', () => {
     expect(changed.status).toBe(200);
     expect(changed.body.records).toHaveLength(1);
     expect(changed.headers.get('etag')).not.toBe(etag);
+  });
+
+  it('a big zone is streamed from one snapshot: same body as a small one, then served from the cache', async () => {
+    const z = (await createZone('big-stream.example')).body;
+    const zone = srv.store.getZoneByDomain('big-stream.example')!;
+    const records = Array.from({ length: 12_345 }, (_, i) => ({
+      type: 'TXT' as const,
+      name: `n${i}`,
+      value: i % 2 ? 'say "hi" \\ there' : 'plain',
+      ttl: 3600,
+      priority: null,
+    }));
+    srv.store.importRecords(zone, records, false);
+    const streamed = await srv.request('GET', `/api/v1/dns-zones/${z.uuid}/`, { token });
+    expect(streamed.status).toBe(200);
+    expect(streamed.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(streamed.body).toMatchObject({ uuid: z.uuid, domain: 'big-stream.example', record_count: 12_345 });
+    expect(streamed.body.records).toEqual(srv.store.zoneRecords(zone.id).map((r) => recordObject(r, z.uuid)));
+    expect(streamed.headers.get('etag')).toBe(`"${srv.store.getZoneByDomain('big-stream.example')!.serial}"`);
+    const cached = await srv.request('GET', `/api/v1/dns-zones/${z.uuid}/`, { token });
+    expect(cached.body).toEqual(streamed.body);
   });
 });
