@@ -82,7 +82,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       maxRecordsPerZone: config.maxRecordsPerZone,
       maxZonesPerAccount: config.maxZonesPerAccount,
     });
-    stops.push(() => store.close());
+    stops.push(() => store.closeGracefully());
     store.checkpointInBackground(logger);
     const firstToken = bootstrapAdmin(store);
 

@@ -19,6 +19,7 @@ const SQLITE_DEFAULT_AUTOCHECKPOINT = 1000;
 export class Checkpointer {
   private readonly state = new Int32Array(new SharedArrayBuffer(8));
   private stopped = false;
+  private readonly exited: Promise<void>;
 
   constructor(db: Database.Database, logger?: Pick<Logger, 'error'>) {
     const worker = startModuleWorker(new URL('./checkpoint-worker.js', import.meta.url), {
@@ -34,6 +35,7 @@ export class Checkpointer {
       db.pragma(`wal_autocheckpoint = ${SQLITE_DEFAULT_AUTOCHECKPOINT}`);
     };
     worker.on('error', fallBack);
+    this.exited = new Promise((resolve) => worker.once('exit', () => resolve()));
     worker.on('exit', () => fallBack());
     worker.unref();
   }
@@ -44,10 +46,11 @@ export class Checkpointer {
     if (before === 0 || before === CHECKPOINT_AFTER_COMMITS - 1) Atomics.notify(this.state, COMMITS);
   }
 
-  /** Let the thread finish its checkpoint, if one is running, and exit. */
-  stop(): void {
+  /** Let the thread finish its checkpoint, if one is running, and exit; resolves once it has closed its connection. */
+  stop(): Promise<void> {
     this.stopped = true;
     Atomics.store(this.state, STOP, 1);
     Atomics.notify(this.state, COMMITS);
+    return this.exited;
   }
 }

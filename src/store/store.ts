@@ -229,8 +229,15 @@ export class Store {
 
   close(): void {
     this.stopWatching();
-    this.checkpointer?.stop();
+    void this.checkpointer?.stop();
     if (this.db.open) this.db.close();
+  }
+
+  /** Close once the checkpoint thread has closed its connection, so no file in the data directory changes after. */
+  async closeGracefully(): Promise<void> {
+    this.stopWatching();
+    await this.checkpointer?.stop();
+    this.close();
   }
 
   // ---- zones ----

@@ -230,5 +230,16 @@ describe('zone representation versions', () => {
     expect(streamed.headers.get('etag')).toBe(`"${srv.store.getZoneByDomain('big-stream.example')!.serial}"`);
     const cached = await srv.request('GET', `/api/v1/dns-zones/${z.uuid}/`, { token });
     expect(cached.body).toEqual(streamed.body);
+    expect(cached.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(Number(cached.headers.get('content-length'))).toBe(Buffer.byteLength(JSON.stringify(cached.body)));
+    // A change gives a new serial: the cached copy is not served any more.
+    const added = await srv.request('POST', `/api/v1/dns-zones/${z.uuid}/records/`, {
+      token,
+      body: { record_type: 'A', name: 'after-cache', value: '192.0.2.7' },
+    });
+    expect(added.status).toBe(201);
+    const fresh = await srv.request('GET', `/api/v1/dns-zones/${z.uuid}/`, { token });
+    expect(fresh.body.record_count).toBe(12_346);
+    expect(fresh.body.records.at(-1)).toEqual(added.body);
   });
 });
