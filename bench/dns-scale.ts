@@ -19,6 +19,7 @@ import { Store } from '../src/store/store.js';
 import { BIN, loopbackServe, type ServeProcess } from '../test/helpers/cli.js';
 import { udpExchange } from '../test/helpers/net.js';
 import { benchFixture } from './lib/fixture.js';
+import { childPids, rssKb, settle } from './lib/proc.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const SERVER_CPU = process.env.BENCH_SERVER_CPU ?? '0';
@@ -71,23 +72,6 @@ function makeData(zones: Array<{ domain: string; records: number }>): Setup {
   return { dir, token, queries, records, zoneUuid: first?.uuid, zoneDomain: first?.domain };
 }
 
-function rssKb(pid: number): number {
-  const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) : 0;
-}
-
-function workerPids(pid: number): number[] {
-  const out: number[] = [];
-  for (const task of execFileSync('ls', [`/proc/${pid}/task`])
-    .toString()
-    .trim()
-    .split('\n')) {
-    const kids = readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim();
-    if (kids) out.push(...kids.split(' ').map(Number));
-  }
-  return out;
-}
-
 /** `vpsdns serve` with a start-up allowance for big data (the zone-file writer renders every zone first). */
 async function spawnBig(args: string[]): Promise<ServeProcess> {
   const child = spawn(process.execPath, [BIN, 'serve', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -129,7 +113,7 @@ async function start(dir: string, workers = 1): Promise<{ serve: ServeProcess; m
   const t0 = performance.now();
   const serve = await spawnBig([...loopbackServe(dir), '--rrl-rate', '0', '--workers', String(workers)]);
   const ms = performance.now() - t0;
-  for (const pid of [serve.child.pid!, ...workerPids(serve.child.pid!)]) {
+  for (const pid of [serve.child.pid!, ...childPids(serve.child.pid!)]) {
     execFileSync('taskset', ['-a', '-p', '-c', SERVER_CPU, String(pid)], { stdio: 'ignore' });
   }
   const ready = serve
@@ -138,32 +122,6 @@ async function start(dir: string, workers = 1): Promise<{ serve: ServeProcess; m
     .filter((l) => l.includes('"DNS worker ready"'))
     .map((l) => JSON.parse(l).zoneLoadMs as number);
   return { serve, ms, loadMs: Math.max(0, ...ready) };
-}
-
-/** CPU time (user + system, clock ticks) of a process and its threads. */
-function cpuTicks(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(f[11]) + Number(f[12]);
-}
-
-/**
- * Wait (at most 300 s) until the server's processes are idle: start-up work that goes on after the
- * listeners are up (the zone-file writer renders every zone in the primary, on the servers' CPU) would
- * otherwise share the core with the queries being measured. Returns the seconds waited.
- */
-async function settle(pid: number): Promise<number> {
-  const t0 = performance.now();
-  const pids = [pid, ...workerPids(pid)];
-  let last = pids.reduce((a, p) => a + cpuTicks(p), 0);
-  while (performance.now() - t0 < 300_000) {
-    await new Promise((r) => setTimeout(r, 1000));
-    const now = pids.reduce((a, p) => a + cpuTicks(p), 0);
-    // Under 5% of one core over the last second (100 ticks per second).
-    if (now - last < 5) break;
-    last = now;
-  }
-  return (performance.now() - t0) / 1000;
 }
 
 function dnsperfQps(port: number, queries: string[], dir: string): number {
@@ -203,7 +161,7 @@ async function main() {
   const small = benchFixture();
   const empty = makeData([]);
   const base = await start(empty.dir);
-  const baseRss = workerPids(base.serve.child.pid!).reduce((a, p) => a + rssKb(p), 0);
+  const baseRss = childPids(base.serve.child.pid!).reduce((a, p) => a + rssKb(p), 0);
   await base.serve.stop();
   rmSync(empty.dir, { recursive: true, force: true });
 
@@ -245,7 +203,7 @@ async function main() {
     const data = makeData([...zones]);
     const setupS = (performance.now() - t0) / 1000;
     const s = await start(data.dir);
-    const rss = workerPids(s.serve.child.pid!).reduce((a, p) => a + rssKb(p), 0);
+    const rss = childPids(s.serve.child.pid!).reduce((a, p) => a + rssKb(p), 0);
     const perRecord = ((rss - baseRss) * 1024) / data.records;
     const settled = await settle(s.serve.child.pid!);
     const qps = dnsperfQps(s.serve.dnsPort, data.queries, data.dir);

@@ -19,6 +19,7 @@ import { Store } from '../src/store/store.js';
 import { spawnServe } from '../test/helpers/cli.js';
 import { freePort, udpExchange } from '../test/helpers/net.js';
 import { benchFixture } from './lib/fixture.js';
+import { cpuTicks, descendants, rssKb } from './lib/proc.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const SERVER_CPU = process.env.BENCH_SERVER_CPU ?? '0';
@@ -121,51 +122,6 @@ async function startPinned(name: string, argv: string[], port: number, domain: s
     throw new Error(`${name}: ${(err as Error).message}`);
   }
   return { name, port, pid: child.pid!, stop: () => stopChild(child) };
-}
-
-// ---- per-process accounting from /proc ----
-
-function descendants(pid: number): number[] {
-  const out = [pid];
-  try {
-    for (const task of execFileSync('ls', [`/proc/${pid}/task`])
-      .toString()
-      .trim()
-      .split('\n')) {
-      const kids = readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim();
-      for (const k of kids ? kids.split(' ') : []) out.push(...descendants(Number(k)));
-    }
-  } catch {
-    // gone
-  }
-  return out;
-}
-
-function cpuTicks(pids: number[]): number {
-  let t = 0;
-  for (const pid of pids) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      t += Number(f[11]) + Number(f[12]); // utime, stime
-    } catch {
-      // gone
-    }
-  }
-  return t;
-}
-
-function peakRssMiB(pids: number[]): number {
-  let kb = 0;
-  for (const pid of pids) {
-    try {
-      const m = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-      if (m) kb += Number(m[1]);
-    } catch {
-      // gone
-    }
-  }
-  return kb / 1024;
 }
 
 function dnsperf(
@@ -525,7 +481,7 @@ async function main() {
       const udp = await measure(s, queryFile, false);
       const tcp = await measure(s, queryFile, true);
       const flood = s.name.includes('echo') ? null : await measure(s, floodFile, false);
-      const rssMiB = peakRssMiB(descendants(s.pid));
+      const rssMiB = descendants(s.pid).reduce((kb, p) => kb + rssKb(p, 'VmHWM'), 0) / 1024;
       results.push({ name: s.name, udp, tcp, flood, rssMiB, agree: agreement.get(s.name) ?? '-' });
       console.log(
         `${s.name}: UDP ${fmt(udp.qps)} qps (${fmt(udp.cpuPct)}% CPU, core ${fmt(udp.corePct)}%, lost ${udp.lostPct}%), ` +

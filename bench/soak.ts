@@ -3,24 +3,15 @@
 // data, that no acknowledged write is lost, and how the server's memory moves. Prints figures; exits 1 on
 // any stale answer or lost write.
 import { createSocket } from 'node:dgram';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import dnsPacket from 'dns-packet';
 import { loopbackServe, spawnServe } from '../test/helpers/cli.js';
+import { descendants, rssKb } from './lib/proc.js';
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 180);
 const LOAD_QPS = Number(process.env.SOAK_QPS ?? 3000);
-
-/** RSS of the server and its DNS worker processes (Linux /proc). */
-function rssKb(pid: number): number {
-  const own = Number(readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)?.[1] ?? 0);
-  let children: string[] = [];
-  try {
-    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
-  } catch {}
-  return own + children.reduce((sum, child) => sum + rssKb(Number(child)), 0);
-}
 
 async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'vpsdns-soak-'));
@@ -70,8 +61,8 @@ async function main() {
     });
 
   const until = Date.now() + SECONDS * 1000;
-  const rss: number[] = [rssKb(server.child.pid!)];
-  const sampler = setInterval(() => rss.push(rssKb(server.child.pid!)), 5000);
+  const rss: number[] = [descendants(server.child.pid!).reduce((kb, p) => kb + rssKb(p), 0)];
+  const sampler = setInterval(() => rss.push(descendants(server.child.pid!).reduce((kb, p) => kb + rssKb(p), 0)), 5000);
   let queries = 0;
   let wrongStatic = 0;
   let timeouts = 0;
@@ -130,7 +121,7 @@ async function main() {
 
   await Promise.all([load, writer]);
   clearInterval(sampler);
-  rss.push(rssKb(server.child.pid!));
+  rss.push(descendants(server.child.pid!).reduce((kb, p) => kb + rssKb(p), 0));
 
   // Nothing lost: every acknowledged value is what the API and DNS hold now.
   let lost = 0;
