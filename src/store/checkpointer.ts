@@ -3,6 +3,8 @@
 // fsynced both (milliseconds; about 0.1 ms per write on average). The server turns that off on its own
 // connection and a worker thread (checkpoint-worker.ts) checkpoints instead, shortly after writes.
 // Durability does not change: a commit is durable once it is in the WAL, checkpointed or not.
+
+import type { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { startModuleWorker } from '../worker-thread.js';
@@ -20,6 +22,7 @@ export class Checkpointer {
   private readonly state = new Int32Array(new SharedArrayBuffer(8));
   private stopped = false;
   private readonly exited: Promise<void>;
+  private readonly worker: Worker;
 
   constructor(db: Database.Database, logger?: Pick<Logger, 'error'>) {
     const worker = startModuleWorker(new URL('./checkpoint-worker.js', import.meta.url), {
@@ -38,6 +41,7 @@ export class Checkpointer {
     this.exited = new Promise((resolve) => worker.once('exit', () => resolve()));
     worker.on('exit', () => fallBack());
     worker.unref();
+    this.worker = worker;
   }
 
   /** After a commit: count it; wake the thread on the first and on the one that makes a batch. */
@@ -51,6 +55,8 @@ export class Checkpointer {
     this.stopped = true;
     Atomics.store(this.state, STOP, 1);
     Atomics.notify(this.state, COMMITS);
+    // Unreferenced, the thread would not keep the process alive while we wait for it to exit.
+    this.worker.ref();
     return this.exited;
   }
 }
