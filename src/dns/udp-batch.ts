@@ -3,6 +3,7 @@
 // the answers with one sendmmsg(). The datagrams, senders and answers live in buffers shared with the
 // addon, so nothing is copied across the boundary. Without the addon, DnsServer uses node:dgram.
 import { createRequire } from 'node:module';
+import { ipv6GroupsText } from '../model/rdata.js';
 
 interface Binding {
   ADDR_SIZE: number;
@@ -150,26 +151,5 @@ export function ipv6Text(b: Buffer, at: number): string {
   if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
     return `::ffff:${b[at + 12]}.${b[at + 13]}.${b[at + 14]}.${b[at + 15]}`;
   }
-  let bestStart = -1;
-  let bestLength = 1;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLength) {
-      bestStart = i;
-      bestLength = j - i;
-    }
-    i = j;
-  }
-  const hex = (from: number, to: number) =>
-    groups
-      .slice(from, to)
-      .map((g) => g.toString(16))
-      .join(':');
-  if (bestStart < 0) return hex(0, 8);
-  return `${hex(0, bestStart)}::${hex(bestStart + bestLength, 8)}`;
+  return ipv6GroupsText(groups);
 }

@@ -46,6 +46,11 @@ export function canonicalIPv6(address: string): string {
   groups.push(...headGroups);
   if (tail !== undefined) for (let i = headGroups.length + tailGroups.length; i < 8; i++) groups.push(0);
   groups.push(...tailGroups);
+  return ipv6GroupsText(groups);
+}
+
+/** RFC 5952 text of eight 16-bit groups: lower-case hex, the longest run of two or more zero groups as "::". */
+export function ipv6GroupsText(groups: number[]): string {
   // Longest run of two or more zero groups, first one on ties.
   let bestStart = -1;
   let bestLen = 1;
