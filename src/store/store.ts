@@ -462,7 +462,7 @@ export class Store {
   }
 
   createRecord(zone: ZoneRow, data: RecordData): StoredRecord {
-    let serial = 0;
+    let change: ZoneChange | null = null;
     const record = this.db
       .transaction(() => {
         const current = this.stmts.zoneById.get(zone.id);
@@ -470,17 +470,12 @@ export class Store {
         this.checkRecordCap(current, 1);
         this.checkConflicts(current.id, data, null);
         const rec = this.insert(current, data, isoNow());
-        serial = this.recordChange(current, [], [data]);
+        const serial = this.recordChange(current, [], [data]);
+        change = this.changeFrom(current, serial, { deleted: [], added: [rec] });
         return rec;
       })
       .immediate();
-    this.announce({
-      zoneId: zone.id,
-      domain: zone.domain,
-      serial,
-      deleted: false,
-      records: { deleted: [], added: [record] },
-    });
+    this.announce(change!);
     return record;
   }
 
@@ -502,13 +497,7 @@ export class Store {
         this.stmts.updateRecord.run({ ...data, id: old.id });
         const serial = this.recordChange(zone, [old], [data]);
         const updated = { ...old, ...data };
-        change = {
-          zoneId: zone.id,
-          domain: zone.domain,
-          serial,
-          deleted: false,
-          records: { deleted: [old], added: [updated] },
-        };
+        change = this.changeFrom(zone, serial, { deleted: [old], added: [updated] });
         return updated;
       })
       .immediate();
@@ -523,7 +512,7 @@ export class Store {
         const zone = this.stmts.zoneById.get(old.zone_id) as ZoneRow;
         this.stmts.deleteRecord.run(old.id);
         const serial = this.recordChange(zone, [old], []);
-        return { zoneId: zone.id, domain: zone.domain, serial, deleted: false, records: { deleted: [old], added: [] } };
+        return this.changeFrom(zone, serial, { deleted: [old], added: [] });
       })
       .immediate();
     this.announce(change);
@@ -556,17 +545,11 @@ export class Store {
           added: records.length,
           removed: removed.length,
           serial,
-          changed: { deleted: removed, added: inserted },
+          change: this.changeFrom(current, serial, { deleted: removed, added: inserted }),
         };
       })
       .immediate();
-    this.announce({
-      zoneId: zone.id,
-      domain: zone.domain,
-      serial: result.serial,
-      deleted: false,
-      records: result.changed,
-    });
+    this.announce(result.change);
     return { added: result.added, removed: result.removed, serial: result.serial };
   }
 
@@ -599,6 +582,17 @@ export class Store {
   }
 
   // ---- change events ----
+
+  /**
+   * The announcement of a change this process committed, `zone` as read inside its transaction. It lists
+   * its records only when this process had announced the zone at the serial the change started from: a
+   * commit by another process in between (the CLI, not yet seen by the watcher, which will then find the
+   * serial it already knows) would otherwise be missing from every follower that patches.
+   */
+  private changeFrom(zone: ZoneRow, serial: number, records: ZoneChangeRecords): ZoneChange {
+    const continues = this.knownSerials.get(zone.id)?.serial === zone.serial;
+    return { zoneId: zone.id, domain: zone.domain, serial, deleted: false, records: continues ? records : undefined };
+  }
 
   private announce(change: ZoneChange): void {
     if (change.deleted) this.knownSerials.delete(change.zoneId);

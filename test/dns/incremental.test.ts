@@ -5,7 +5,7 @@
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { DnsEngine } from '../../src/dns/engine.js';
 import { validateRecord } from '../../src/model/record.js';
-import type { StoredRecord } from '../../src/store/store.js';
+import { Store, type StoredRecord } from '../../src/store/store.js';
 import { buildQuery, DEFAULTS, fixtureStore, type TempStore } from './helpers.js';
 
 let tmp: TempStore;
@@ -137,5 +137,36 @@ describe('incremental index updates', () => {
     expect(e.zones.get(tmp.zone.id)).toBe(before);
     const out = e.handle(buildQuery('FRESH.example.com', 'A'), false)!;
     expect(out.subarray(-4)).toEqual(Buffer.from([192, 0, 2, 77]));
+  });
+});
+
+describe('a change made by another process just before one of ours', () => {
+  test('is not lost: our change is announced without its records, so followers read a snapshot', () => {
+    const e = new DnsEngine(DEFAULTS);
+    e.loadZone(tmp.store.snapshot(tmp.zone.id)!);
+    tmp.store.events.on('zoneChanged', (c) => e.follow(c, (id) => tmp.store.snapshot(id)));
+    // The CLI's connection writes; this process's watcher has not polled yet when the API writes.
+    const cli = new Store(tmp.store.db.name);
+    try {
+      cli.createRecord(
+        cli.getZone(tmp.account, tmp.zone.uuid),
+        validateRecord({ name: 'from-cli', record_type: 'A', value: '192.0.2.81' }, 'example.com', 60),
+      );
+    } finally {
+      cli.close();
+    }
+    tmp.store.createRecord(
+      tmp.store.getZone(tmp.account, tmp.zone.uuid),
+      validateRecord({ name: 'from-api', record_type: 'A', value: '192.0.2.82' }, 'example.com', 60),
+    );
+    tmp.store.checkExternalChanges(); // the watcher's next poll
+    for (const [name, last] of [
+      ['from-cli', 81],
+      ['from-api', 82],
+    ] as const) {
+      const out = e.handle(buildQuery(`${name}.example.com`, 'A'), false)!;
+      expect(out[3] & 0xf, name).toBe(0);
+      expect(out.subarray(-4), name).toEqual(Buffer.from([192, 0, 2, last]));
+    }
   });
 });
