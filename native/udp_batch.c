@@ -33,6 +33,10 @@ typedef struct {
   napi_env env;
   int fd;
   int closed;
+  /* Freed when both have happened: libuv closed the handle, and JavaScript's handle object was collected
+     (until then a late close() or sendErrors() on it must still find this memory). */
+  int handle_closed;
+  int collected;
   uv_poll_t poll;
   napi_ref on_batch;
   napi_ref buffers[4]; /* in, addr, out, meta: kept alive while the socket is open */
@@ -69,7 +73,8 @@ static napi_value throw_errno(napi_env env, int err, const char *what) {
 static void on_closed(uv_handle_t *handle) {
   batch_socket *s = (batch_socket *)handle->data;
   close(s->fd); /* only now: libuv must not be watching a descriptor that is closed (and maybe reused) */
-  free(s);
+  s->handle_closed = 1;
+  if (s->collected) free(s);
 }
 
 static void release(batch_socket *s) {
@@ -196,9 +201,11 @@ static int get_buffer_ref(napi_env env, napi_value v, void **data, size_t *len) 
 
 static void finalize_socket(napi_env env, void *data, void *hint) {
   (void)env;
-  (void)data;
   (void)hint;
-  /* Nothing: the socket lives until close(); its memory is freed when libuv has closed the handle. */
+  /* A socket JavaScript dropped without close() stays open (its callback and buffers are referenced). */
+  batch_socket *s = (batch_socket *)data;
+  s->collected = 1;
+  if (s->handle_closed) free(s);
 }
 
 /* open(address, port, reusePort, bufferBytes, slots, slotSize, in, addr, out, meta, onBatch)
@@ -303,6 +310,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     return throw_errno(env, EIO, "uv_poll_init");
   }
   if (uv_poll_start(&s->poll, UV_READABLE, on_readable) != 0) {
+    s->collected = 1; /* no handle object was made: freed once libuv has closed the handle */
     release(s);
     return throw_errno(env, EIO, "uv_poll_start");
   }
