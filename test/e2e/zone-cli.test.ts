@@ -86,4 +86,63 @@ describe('vpsdns zone import / export', () => {
     expect(text).toContain('198.51.100.77');
     expect(text).not.toContain('192.0.2.25');
   });
+
+  it('the API keeps writing while the CLI imports into the same zone: no write fails, DNS answers both', async () => {
+    const token = server.output().match(/vps_[A-Za-z0-9]+/)![0];
+    const api = `http://127.0.0.1:${server.apiPort}/api/v1`;
+    const headers = { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' };
+    const created = await fetch(`${api}/dns-zones/`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ domain: 'shared.example' }),
+    });
+    expect(created.status).toBe(201);
+    const zone = (await created.json()) as { uuid: string };
+    // An import big enough to hold SQLite's write lock for a while (tens of milliseconds).
+    const big = join(dir, 'shared.zone');
+    writeFileSync(
+      big,
+      `$ORIGIN shared.example.\n${Array.from({ length: 20_000 }, (_, i) => `cli${i} A 198.51.100.${i % 250}`).join('\n')}\n`,
+    );
+    const importing = runCli(['zone', 'import', 'shared.example', big, '--data', dir]);
+    let cliDone = false;
+    void importing.then(() => {
+      cliDone = true;
+    });
+    const statuses: number[] = [];
+    // Two clients add records until the import has finished, and a few after (paced under the per-token rate limit).
+    await Promise.all(
+      [0, 1].map(async (c) => {
+        for (let i = 0; !cliDone || i < 5; i++) {
+          const res = await fetch(`${api}/dns-zones/${zone.uuid}/records/`, {
+            method: 'POST',
+            headers,
+            body: JSON.stringify({ record_type: 'A', name: `api${c}-${i}`, value: '192.0.2.99' }),
+          });
+          statuses.push(res.status);
+          await res.arrayBuffer();
+          if (i > 2000) throw new Error('the import did not finish');
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      }),
+    );
+    const imported = await importing;
+    expect(imported.code, imported.stderr).toBe(0);
+    expect(imported.stdout).toContain('20000 records imported');
+    expect(statuses.filter((s) => s !== 201)).toEqual([]);
+    // Both writers' records are served, once the server has noticed the CLI's commit.
+    const dig = async (name: string) =>
+      (await execFileP('dig', ['@127.0.0.1', '-p', String(server.dnsPort), name, 'A', '+short'])).stdout.trim();
+    let answers: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      answers = await Promise.all([
+        dig('cli19999.shared.example'),
+        dig('api0-0.shared.example'),
+        dig('api1-4.shared.example'),
+      ]);
+      if (answers.every((a) => a !== '')) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(answers).toEqual(['198.51.100.249', '192.0.2.99', '192.0.2.99']);
+  });
 });
