@@ -76,17 +76,33 @@ async function serve(argv: string[]): Promise<void> {
   // Buffered, asynchronous log writes: a synchronous write per API request costs more than the request.
   const logDestination = pino.destination({ dest: 1, sync: false, minLength: 4096 });
   const logger = pino({ level: config.logLevel, base: { service: 'vpsdns' } }, logDestination);
-  // The startup line is what scripts wait for: get it out now.
-  const flushLogs = () => {
-    try {
-      logDestination.flushSync();
-    } catch {
-      // Nothing buffered, or stdout is gone.
-    }
+  // Flushes are asynchronous: sonic-boom's flushSync retries a failed write forever (EPIPE included),
+  // so a log reader that went away would freeze the API and make the process unkillable by SIGTERM.
+  // An asynchronous write that meets EPIPE makes pino drop further logs instead.
+  let flushing: Promise<void> | null = null;
+  const flushLogs = (): Promise<void> =>
+    (flushing ??= new Promise<void>((resolve) => {
+      try {
+        logDestination.flush(() => resolve());
+      } catch {
+        resolve(); // nothing buffered, or the stream is gone
+      }
+    }).finally(() => {
+      flushing = null;
+    }));
+  const exit = (code: number) => {
+    // pino flushes synchronously on exit; if our last flush could not finish, that would hang: drop the rest.
+    (logDestination as { flushSync: () => void }).flushSync = () => {};
+    process.exit(code);
+  };
+  const flushThenExit = async (code: number) => {
+    await Promise.race([flushLogs(), new Promise((r) => setTimeout(r, 2000).unref())]);
+    exit(code);
   };
   const server = await startServer(config, logger);
-  flushLogs();
-  const flushTimer = setInterval(flushLogs, 1000);
+  // The startup line is what scripts wait for: get it out now.
+  void flushLogs();
+  const flushTimer = setInterval(() => void flushLogs(), 1000);
   flushTimer.unref();
   let stopping = false;
   const stop = (signal: string) => {
@@ -94,18 +110,16 @@ async function serve(argv: string[]): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'stopping');
     // A stuck close must not keep the process alive forever.
-    const timer = setTimeout(() => process.exit(1), 10_000);
+    const timer = setTimeout(() => exit(1), 10_000);
     timer.unref();
     server.close().then(
       () => {
         logger.info('stopped');
-        flushLogs();
-        process.exit(0);
+        void flushThenExit(0);
       },
       (err) => {
         logger.error({ err }, 'error while stopping');
-        flushLogs();
-        process.exit(1);
+        void flushThenExit(1);
       },
     );
   };

@@ -70,6 +70,26 @@ describe('SIGTERM', () => {
   });
 });
 
+describe('the log reader goes away', () => {
+  it('the API keeps answering and SIGTERM still stops the process', async () => {
+    const { srv, token } = await start();
+    const api = client(srv, token);
+    srv.child.stdout!.destroy(); // like `vpsdns serve | some-logger` with the logger gone
+    // One small request per second: its log line is still buffered when the periodic flush runs.
+    for (let i = 0; i < 3; i++) {
+      const res = await Promise.race([
+        api('GET', '/api/v1/dns-zones/'),
+        new Promise<{ status: string }>((r) => setTimeout(() => r({ status: 'no answer in 3 s' }), 3000)),
+      ]);
+      expect(res.status).toBe(200);
+      await new Promise((r) => setTimeout(r, 1100));
+    }
+    const t0 = Date.now();
+    expect(await srv.stop('SIGTERM')).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(5000);
+  });
+});
+
 describe('kill -9', () => {
   it('every acknowledged write is in the API, in dig and in the zone file after a restart', async () => {
     const first = await start();
