@@ -24,7 +24,8 @@ export interface CacheEntry {
   zone: ZoneEpoch;
   epoch: number;
   rcode: number;
-  answer: Answer;
+  /** Kept to encode truncated forms; null when `full` fits every UDP limit (512 bytes) and none is needed. */
+  answer: Answer | null;
   /** The whole response (TCP size limit), for the query that filled the entry. */
   full: Buffer;
   /** Truncated forms for UDP size limits the full response exceeds. */
