@@ -4,8 +4,8 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import pino from 'pino';
 import { ConfigError, databasePath, loadConfig, optionsHelp } from './config.js';
+import { stdoutLog } from './logging.js';
 import { ApiError, ListenError } from './model/errors.js';
 import { normalizeZoneDomain } from './model/names.js';
 import { startServer } from './server.js';
@@ -73,53 +73,31 @@ async function serve(argv: string[]): Promise<void> {
     return;
   }
   const config = loadConfig(argv);
-  // Buffered, asynchronous log writes: a synchronous write per API request costs more than the request.
-  const logDestination = pino.destination({ dest: 1, sync: false, minLength: 4096 });
-  const logger = pino({ level: config.logLevel, base: { service: 'vpsdns' } }, logDestination);
-  // Flushes are asynchronous: sonic-boom's flushSync retries a failed write forever (EPIPE included),
-  // so a log reader that went away would freeze the API and make the process unkillable by SIGTERM.
-  // An asynchronous write that meets EPIPE makes pino drop further logs instead.
-  let flushing: Promise<void> | null = null;
-  const flushLogs = (): Promise<void> =>
-    (flushing ??= new Promise<void>((resolve) => {
-      try {
-        logDestination.flush(() => resolve());
-      } catch {
-        resolve(); // nothing buffered, or the stream is gone
-      }
-    }).finally(() => {
-      flushing = null;
-    }));
-  const exit = (code: number) => {
-    // pino flushes synchronously on exit; if our last flush could not finish, that would hang: drop the rest.
-    (logDestination as { flushSync: () => void }).flushSync = () => {};
-    process.exit(code);
-  };
-  const flushThenExit = async (code: number) => {
-    await Promise.race([flushLogs(), new Promise((r) => setTimeout(r, 2000).unref())]);
-    exit(code);
-  };
+  // Buffered: a write per API request costs more than the request; written at least once a second.
+  const log = stdoutLog(
+    { level: config.logLevel, base: { service: 'vpsdns' } },
+    { bufferBytes: 4096, flushEveryMs: 1000 },
+  );
+  const { logger } = log;
   const server = await startServer(config, logger);
   // The startup line is what scripts wait for: get it out now.
-  void flushLogs();
-  const flushTimer = setInterval(() => void flushLogs(), 1000);
-  flushTimer.unref();
+  void log.flush();
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'stopping');
     // A stuck close must not keep the process alive forever.
-    const timer = setTimeout(() => exit(1), 10_000);
+    const timer = setTimeout(() => void log.exit(1, 0), 10_000);
     timer.unref();
     server.close().then(
       () => {
         logger.info('stopped');
-        void flushThenExit(0);
+        void log.exit(0);
       },
       (err) => {
         logger.error({ err }, 'error while stopping');
-        void flushThenExit(1);
+        void log.exit(1);
       },
     );
   };

@@ -3,7 +3,8 @@
 // the primary announces, acknowledging each by its sequence number so the API can hold its reply until
 // every worker has it (read-your-writes). Counters are pushed to the primary once a second.
 import Database from 'better-sqlite3';
-import pino from 'pino';
+import type pino from 'pino';
+import { type StdoutLog, stdoutLog } from '../logging.js';
 import { ListenError } from '../model/errors.js';
 import type { ZoneChange } from '../store/store.js';
 import { loadAllZones, zoneSnapshotReader } from './loader.js';
@@ -51,18 +52,25 @@ export function runWorker(setup?: WorkerSetup): void {
   let timer: NodeJS.Timeout | null = null;
   const applyDelayMs = Number(process.env.VPSDNS_TEST_APPLY_DELAY_MS ?? 0);
   let queue = Promise.resolve();
+  let log: StdoutLog | null = null;
 
   const stop = async (code: number) => {
     if (timer) clearInterval(timer);
     await server?.close();
     db?.close();
+    if (log) await log.exit(code, 500);
     process.exit(code);
   };
 
   process.on('message', (msg: ToWorker) => {
     switch (msg.t) {
       case 'init': {
-        const logger = pino({ level: msg.logLevel, base: { service: 'vpsdns', dnsWorker: process.pid } });
+        // Unbuffered, but asynchronous: a log reader that stalls must not stall the answers.
+        log = stdoutLog(
+          { level: msg.logLevel, base: { service: 'vpsdns', dnsWorker: process.pid } },
+          { bufferBytes: 0, flushEveryMs: 0 },
+        );
+        const { logger } = log;
         db = new Database(msg.dbPath, { readonly: true, fileMustExist: true });
         db.pragma('busy_timeout = 5000');
         snapshotOf = zoneSnapshotReader(db);
