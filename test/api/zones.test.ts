@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordObject } from '../../src/api/present.js';
+import { Store } from '../../src/store/store.js';
 import { startTestServer, type TestServer } from '../helpers/api-server.js';
 
 let srv: TestServer;
@@ -241,5 +242,94 @@ describe('zone representation versions', () => {
     const fresh = await srv.request('GET', `/api/v1/dns-zones/${z.uuid}/`, { token });
     expect(fresh.body.record_count).toBe(12_346);
     expect(fresh.body.records.at(-1)).toEqual(added.body);
+  });
+
+  it('a cached big zone follows every change: each GET is the zone as stored, rebuilt only when it cannot follow', async () => {
+    const z = (await createZone('big-follow.example')).body;
+    const zone = srv.store.getZoneByDomain('big-follow.example')!;
+    srv.store.importRecords(
+      zone,
+      Array.from({ length: 11_000 }, (_, i) => ({
+        type: 'A' as const,
+        name: `h${i}`,
+        value: `10.0.${i >> 8}.${i & 255}`,
+        ttl: 3600,
+        priority: null,
+      })),
+      false,
+    );
+    const store = srv.store;
+    const fullBuilds = { n: 0 };
+    const reader = store.zoneJsonReader.bind(store);
+    store.zoneJsonReader = (...args) => {
+      fullBuilds.n++;
+      return reader(...args);
+    };
+    const check = async (step: string) => {
+      const res = await srv.request('GET', `/api/v1/dns-zones/${z.uuid}/`, { token });
+      const stored = store.zoneRecords(zone.id).map((r) => recordObject(r, z.uuid));
+      expect(res.status, step).toBe(200);
+      expect(res.body.record_count, step).toBe(stored.length);
+      expect(res.body.records, step).toEqual(stored);
+      expect(res.headers.get('etag'), step).toBe(`"${store.getZoneByDomain('big-follow.example')!.serial}"`);
+      const length = res.headers.get('content-length');
+      if (length !== null) expect(Number(length), step).toBe(Buffer.byteLength(JSON.stringify(res.body)));
+    };
+    await check('first GET');
+    expect(fullBuilds.n).toBe(1);
+    let seed = 7;
+    const rand = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 8) % n;
+    };
+    for (let step = 0; step < 20; step++) {
+      const ids = store.zoneRecords(zone.id);
+      const pick = ids[rand(ids.length)];
+      const op = rand(4);
+      if (op === 0) {
+        const res = await srv.request('POST', `/api/v1/dns-zones/${z.uuid}/records/`, {
+          token,
+          body: { record_type: 'TXT', name: `added${step}`, value: `step ${step}` },
+        });
+        expect(res.status).toBe(201);
+      } else if (op === 1) {
+        const res = await srv.request('PATCH', `/api/v1/dns-records/${pick.uuid}/`, {
+          token,
+          body: { ttl: 600 + step },
+        });
+        expect(res.status).toBe(200);
+      } else {
+        const res = await srv.request('DELETE', `/api/v1/dns-records/${pick.uuid}/`, { token });
+        expect(res.status).toBe(204);
+      }
+      // Sometimes two changes before one GET.
+      if (rand(3) === 0) continue;
+      await check(`step ${step}`);
+    }
+    expect(fullBuilds.n).toBe(1);
+    // A change by another process (the CLI): not followable, so the next GET builds it all again.
+    const other = new Store(store.db.name);
+    try {
+      other.createRecord(other.getZone(zone.account_id, z.uuid), {
+        type: 'A',
+        name: 'from-cli',
+        value: '192.0.2.200',
+        ttl: 300,
+        priority: null,
+      });
+    } finally {
+      other.close();
+    }
+    store.checkExternalChanges();
+    await check('after another process');
+    expect(fullBuilds.n).toBe(2);
+    // And an API write right after that still follows.
+    await srv.request('POST', `/api/v1/dns-zones/${z.uuid}/records/`, {
+      token,
+      body: { record_type: 'A', name: 'after-cli', value: '192.0.2.201' },
+    });
+    await check('after the API again');
+    expect(fullBuilds.n).toBe(2);
+    store.zoneJsonReader = reader;
   });
 });
