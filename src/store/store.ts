@@ -130,7 +130,13 @@ export interface ZoneJsonReader {
   close(): void;
 }
 
-function runOf(row: [string, number | null, number | null] | undefined): RecordsJsonRun | null {
+type RecordsJsonRow = [string, number | null, number | null];
+
+function recordsJsonStatement(db: Database.Database) {
+  return db.prepare<[string, number, number, number, number], RecordsJsonRow>(RECORDS_JSON).raw();
+}
+
+function runOf(row: RecordsJsonRow | undefined): RecordsJsonRun | null {
   if (!row || row[1] === null || row[2] === null) return null;
   return { json: row[0].slice(1, -1), firstId: row[1], lastId: row[2] };
 }
@@ -215,9 +221,7 @@ export class Store {
         `SELECT count(*) AS n FROM records r JOIN zones z ON z.id = r.zone_id
          WHERE z.account_id = @account AND (@zone IS NULL OR z.uuid = @zone) AND (@type IS NULL OR r.type = @type)`,
       ),
-      recordsJson: db
-        .prepare<[string, number, number, number, number], [string, number | null, number | null]>(RECORDS_JSON)
-        .raw(),
+      recordsJson: recordsJsonStatement(db),
       recordsAtName: db.prepare<[number, string], RecordRow>('SELECT * FROM records WHERE zone_id = ? AND name = ?'),
       insertRecord: db.prepare(
         `INSERT INTO records (uuid, zone_id, name, type, value, ttl, priority, created_at)
@@ -382,9 +386,7 @@ export class Store {
       }
       const recordCount =
         db.prepare<[number], { n: number }>('SELECT count(*) AS n FROM records WHERE zone_id = ?').get(zoneId)?.n ?? 0;
-      const run = db
-        .prepare<[string, number, number, number, number], [string, number | null, number | null]>(RECORDS_JSON)
-        .raw();
+      const run = recordsJsonStatement(db);
       let after = 0;
       return {
         zone,
