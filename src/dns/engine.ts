@@ -304,10 +304,10 @@ export class DnsEngine {
         extendedRcode: RCODE.BADVERS >> 4,
       });
     }
-    // NOTIFY is for secondaries; this server is the primary of every zone it has (zone transfers: later).
+    // NOTIFY and transfers reach this engine only without the xfr hook (src/xfr answers them before it).
     if (q.opcode === OPCODE_NOTIFY) return encodeError(packet, q.id, q.flags, RCODE.REFUSED, questionEnd, edns);
     if (q.qtype === TYPE.OPT) return encodeError(packet, q.id, q.flags, RCODE.FORMERR, questionEnd, edns);
-    // Class IN only (CHAOS version.bind/id.server are refused); no zone transfers yet.
+    // Class IN only (CHAOS version.bind/id.server are refused).
     if (q.qclass !== CLASS_IN || q.qtype === TYPE.AXFR || q.qtype === TYPE.IXFR) {
       return encodeError(packet, q.id, q.flags, RCODE.REFUSED, questionEnd, edns);
     }
