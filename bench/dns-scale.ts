@@ -161,7 +161,7 @@ async function main() {
   const small = benchFixture();
   const empty = makeData([]);
   const base = await start(empty.dir);
-  const baseRss = childPids(base.serve.child.pid!).reduce((a, p) => a + rssKb(p), 0);
+  const baseRss = rssKb(childPids(base.serve.child.pid!));
   await base.serve.stop();
   rmSync(empty.dir, { recursive: true, force: true });
 
@@ -203,7 +203,7 @@ async function main() {
     const data = makeData([...zones]);
     const setupS = (performance.now() - t0) / 1000;
     const s = await start(data.dir);
-    const rss = childPids(s.serve.child.pid!).reduce((a, p) => a + rssKb(p), 0);
+    const rss = rssKb(childPids(s.serve.child.pid!));
     const perRecord = ((rss - baseRss) * 1024) / data.records;
     const settled = await settle(s.serve.child.pid!);
     const qps = dnsperfQps(s.serve.dnsPort, data.queries, data.dir);

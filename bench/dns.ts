@@ -481,7 +481,7 @@ async function main() {
       const udp = await measure(s, queryFile, false);
       const tcp = await measure(s, queryFile, true);
       const flood = s.name.includes('echo') ? null : await measure(s, floodFile, false);
-      const rssMiB = descendants(s.pid).reduce((kb, p) => kb + rssKb(p, 'VmHWM'), 0) / 1024;
+      const rssMiB = rssKb(descendants(s.pid), 'VmHWM') / 1024;
       results.push({ name: s.name, udp, tcp, flood, rssMiB, agree: agreement.get(s.name) ?? '-' });
       console.log(
         `${s.name}: UDP ${fmt(udp.qps)} qps (${fmt(udp.cpuPct)}% CPU, core ${fmt(udp.corePct)}%, lost ${udp.lostPct}%), ` +

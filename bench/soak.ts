@@ -61,8 +61,8 @@ async function main() {
     });
 
   const until = Date.now() + SECONDS * 1000;
-  const rss: number[] = [descendants(server.child.pid!).reduce((kb, p) => kb + rssKb(p), 0)];
-  const sampler = setInterval(() => rss.push(descendants(server.child.pid!).reduce((kb, p) => kb + rssKb(p), 0)), 5000);
+  const rss: number[] = [rssKb(descendants(server.child.pid!))];
+  const sampler = setInterval(() => rss.push(rssKb(descendants(server.child.pid!))), 5000);
   let queries = 0;
   let wrongStatic = 0;
   let timeouts = 0;
@@ -121,7 +121,7 @@ async function main() {
 
   await Promise.all([load, writer]);
   clearInterval(sampler);
-  rss.push(descendants(server.child.pid!).reduce((kb, p) => kb + rssKb(p), 0));
+  rss.push(rssKb(descendants(server.child.pid!)));
 
   // Nothing lost: every acknowledged value is what the API and DNS hold now.
   let lost = 0;

@@ -74,10 +74,7 @@ async function serve(argv: string[]): Promise<void> {
   }
   const config = loadConfig(argv);
   // Buffered: a write per API request costs more than the request; written at least once a second.
-  const log = stdoutLog(
-    { level: config.logLevel, base: { service: 'vpsdns' } },
-    { bufferBytes: 4096, flushEveryMs: 1000 },
-  );
+  const log = stdoutLog({ level: config.logLevel, base: { service: 'vpsdns' } }, 4096);
   const { logger } = log;
   const server = await startServer(config, logger);
   // The startup line is what scripts wait for: get it out now.

@@ -15,12 +15,13 @@ export interface StdoutLog {
   exit(code: number, waitMs?: number): Promise<never>;
 }
 
-export function stdoutLog(options: pino.LoggerOptions, opts: { bufferBytes: number; flushEveryMs: number }): StdoutLog {
+/** `bufferBytes` > 0: lines are written in chunks of that size, and at least once a second. */
+export function stdoutLog(options: pino.LoggerOptions, bufferBytes: number): StdoutLog {
   // A reader that stops reading makes lines queue in memory: past MAX_QUEUED_BYTES they are dropped.
   const destination = pino.destination({
     dest: 1,
     sync: false,
-    minLength: opts.bufferBytes,
+    minLength: bufferBytes,
     maxLength: MAX_QUEUED_BYTES,
   });
   const logger = pino(options, destination);
@@ -35,7 +36,7 @@ export function stdoutLog(options: pino.LoggerOptions, opts: { bufferBytes: numb
     }).finally(() => {
       flushing = null;
     }));
-  if (opts.bufferBytes > 0) setInterval(() => void flush(), opts.flushEveryMs).unref();
+  if (bufferBytes > 0) setInterval(() => void flush(), 1000).unref();
   const exit = async (code: number, waitMs = 2000): Promise<never> => {
     if (waitMs > 0) await Promise.race([flush(), new Promise((r) => setTimeout(r, waitMs).unref())]);
     // pino flushes synchronously on exit, which would hang on a write that could not finish: drop the rest.

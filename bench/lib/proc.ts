@@ -39,14 +39,18 @@ export function cpuTicks(pids: number[]): number {
   return t;
 }
 
-/** Resident memory in KiB: now (VmRSS) or the peak so far (VmHWM). */
-export function rssKb(pid: number, field: 'VmRSS' | 'VmHWM' = 'VmRSS'): number {
-  try {
-    const m = new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) : 0;
-  } catch {
-    return 0;
+/** Resident memory in KiB of these processes together: now (VmRSS) or each one's peak so far (VmHWM). */
+export function rssKb(pids: number[], field: 'VmRSS' | 'VmHWM' = 'VmRSS'): number {
+  let kb = 0;
+  for (const pid of pids) {
+    try {
+      const m = new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      if (m) kb += Number(m[1]);
+    } catch {
+      // gone
+    }
   }
+  return kb;
 }
 
 /**

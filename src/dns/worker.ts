@@ -66,10 +66,7 @@ export function runWorker(setup?: WorkerSetup): void {
     switch (msg.t) {
       case 'init': {
         // Unbuffered, but asynchronous: a log reader that stalls must not stall the answers.
-        log = stdoutLog(
-          { level: msg.logLevel, base: { service: 'vpsdns', dnsWorker: process.pid } },
-          { bufferBytes: 0, flushEveryMs: 0 },
-        );
+        log = stdoutLog({ level: msg.logLevel, base: { service: 'vpsdns', dnsWorker: process.pid } }, 0);
         const { logger } = log;
         db = new Database(msg.dbPath, { readonly: true, fileMustExist: true });
         db.pragma('busy_timeout = 5000');
