@@ -262,6 +262,7 @@ export class Store {
   async closeGracefully(): Promise<void> {
     this.stopWatching();
     await this.checkpointer?.stop();
+    this.checkpointer = null; // stopped: close() need not stop it again
     this.close();
   }
 
